@@ -13,15 +13,28 @@ export function isEventType(value: unknown): value is EventType {
 export type JsonObject = { [key: string]: unknown };
 
 /**
- * An identity link made by this message (identify or alias): the profile `fromKey`, whose events
- * until `fromOffset` (exclusive) of partition `fromPartition` were appended before the link, is
- * merged into this message's profile. The stream waits until that partition has processed up to
- * `fromOffset`, so the merged state is complete and deterministic.
+ * Identity merge protocol (docs/stream.md). When a message first links profile `fromKey` (e.g. an
+ * anonymous visitor) to another profile, the collector appends, in ONE append call and in this order:
+ * a SealRecord keyed by `fromKey` (so it lands after every earlier event of `fromKey` in that
+ * partition) and the message itself keyed by the surviving profile, carrying `links: [{fromKey}]`.
+ * From then on the collector routes `fromKey`'s events to the surviving profile. The stream task of
+ * the surviving profile waits until the sealed profile's partition has processed the seal, then merges
+ * the sealed state: deterministic, with no cross-partition writes.
  */
 export interface IdentityLink {
   readonly fromKey: string;
-  readonly fromPartition: number;
-  readonly fromOffset: number;
+}
+
+export interface SealRecord {
+  readonly control: 'seal';
+  /** Derived from the linking message: `${messageId}:seal:${fromKey}` (deduplicated like any message). */
+  readonly messageId: string;
+  /** The sealed profile (the log partition key). */
+  readonly profileKey: string;
+  /** The profile it merges into. */
+  readonly intoKey: string;
+  readonly eventTimeMs: number;
+  readonly receivedAtMs: number;
 }
 
 export interface KairosEvent {
@@ -51,8 +64,15 @@ export interface KairosEvent {
   readonly receivedAtMs: number;
   /** Canonical profile key at collection time ("u:<userId>" or "a:<anonymousId>"); the log partition key. */
   readonly profileKey: string;
-  /** Identity links this message created (identify/alias); see IdentityLink. */
+  /** Profiles this message links into `profileKey` (see IdentityLink). */
   readonly links?: readonly IdentityLink[];
+}
+
+/** What a log record of the event log holds. */
+export type LogPayload = KairosEvent | SealRecord;
+
+export function isSealRecord(payload: LogPayload): payload is SealRecord {
+  return (payload as SealRecord).control === 'seal';
 }
 
 export function userKey(userId: string): string {
@@ -70,11 +90,11 @@ export function parseProfileKey(key: string): { kind: 'user' | 'anonymous'; id: 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** Log record encoding of an event. JSON: readable with any tool, and fast enough (see bench/). */
-export function encodeEvent(event: KairosEvent): Uint8Array {
-  return encoder.encode(JSON.stringify(event));
+/** Log record encoding. JSON: readable with any tool, and fast enough (see bench/). */
+export function encodePayload(payload: LogPayload): Uint8Array {
+  return encoder.encode(JSON.stringify(payload));
 }
 
-export function decodeEvent(bytes: Uint8Array): KairosEvent {
-  return JSON.parse(decoder.decode(bytes)) as KairosEvent;
+export function decodePayload(bytes: Uint8Array): LogPayload {
+  return JSON.parse(decoder.decode(bytes)) as LogPayload;
 }

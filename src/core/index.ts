@@ -10,10 +10,11 @@ export type { Logger, LoggerSettings } from './logger.js';
 export {
   EVENT_TYPES,
   anonymousKey,
-  decodeEvent,
-  encodeEvent,
+  decodePayload,
+  encodePayload,
   isEventType,
+  isSealRecord,
   parseProfileKey,
   userKey,
 } from './event.js';
-export type { EventType, IdentityLink, JsonObject, KairosEvent } from './event.js';
+export type { EventType, IdentityLink, JsonObject, KairosEvent, LogPayload, SealRecord } from './event.js';

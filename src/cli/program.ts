@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+
+/**
+ * The `kairos` command line. Each command lives in `commands/<name>.ts` and registers itself here;
+ * commands (and src/main.ts) are the only code that reads process.env.
+ */
+export function createProgram(): Command {
+  const program = new Command();
+  program
+    .name('kairos')
+    .description('Real-time personalization engine: collect, stream, segment, recommend, serve.')
+    .showHelpAfterError();
+  return program;
+}
