@@ -8,5 +8,7 @@ export const LogErrors = defineErrors('log', {
   LOG_INVALID_PARTITION: { status: 400, message: 'No such partition' },
   LOG_CORRUPT: { status: 500, message: 'The event log is corrupt beyond automatic repair' },
   LOG_INVALID_OPTIONS: { status: 500, message: 'Invalid event log options' },
+  LOG_LOCKED: { status: 500, message: 'Another live writer holds the event log directory' },
+  LOG_READ_ONLY: { status: 500, message: 'This event log instance is a reader and cannot append' },
 });
 export type LogErrorCode = keyof typeof LogErrors.specs;

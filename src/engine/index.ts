@@ -1,0 +1,1 @@
+export { errorRegistries } from './error-registries.js';
