@@ -181,10 +181,32 @@ function gramOf(factors: Float64Array, count: number, f: number, lambda: number)
   return g;
 }
 
+function dot(a: Float64Array, ao: number, b: Float64Array, bo: number, f: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let t = 0;
+  for (; t + 1 < f; t += 2) {
+    s0 += a[ao + t]! * b[bo + t]!;
+    s1 += a[ao + t + 1]! * b[bo + t + 1]!;
+  }
+  if (t < f) s0 += a[ao + t]! * b[bo + t]!;
+  return s0 + s1;
+}
+
+function axpy(alpha: number, x: Float64Array, xo: number, y: Float64Array, yo: number, f: number): void {
+  for (let t = 0; t < f; t++) y[yo + t]! += alpha * x[xo + t]!;
+}
+
+/** out = G·v for the full symmetric f×f G. */
+function matVec(g: Float64Array, v: Float64Array, vo: number, out: Float64Array, f: number): void {
+  for (let q = 0; q < f; q++) out[q] = dot(g, q * f, v, vo, f);
+}
+
 /**
  * One half-sweep: re-solves every row of `x` (rows × f) against the fixed `y`, with the sparse
- * pattern (ptr, idx, val): for row r, minimise Σ_j c_rj (1 − x_r·y_j)² + λ‖x_r‖² over the observed
- * j plus Σ_{unobserved} (x_r·y_j)², by `steps` CG iterations warm-started at the current x_r.
+ * pattern (ptr, idx, conf) where conf = c − 1 = α·value: for row r, minimise
+ * Σ_j c_rj (1 − x_r·y_j)² + Σ_{unobserved} (x_r·y_j)² + λ‖x_r‖², by `steps` CG iterations
+ * warm-started at the current x_r.
  */
 function sweep(
   x: Float64Array,
@@ -193,10 +215,11 @@ function sweep(
   yRows: number,
   ptr: Int32Array,
   idx: Int32Array,
-  val: Float32Array,
+  conf: Float64Array,
   o: ResolvedIalsOptions,
 ): void {
   const f = o.factors;
+  const steps = o.cgSteps;
   const g = gramOf(y, yRows, f, o.regularization);
   const r = new Float64Array(f);
   const p = new Float64Array(f);
@@ -206,51 +229,29 @@ function sweep(
     const end = ptr[row + 1]!;
     const xo = row * f;
     if (start === end) {
-      for (let q = 0; q < f; q++) x[xo + q] = 0;
+      x.fill(0, xo, xo + f);
       continue;
     }
     // r = b − A·x, with b = Σ c_j y_j and A = G + Σ (c_j − 1) y_j y_jᵀ.
-    for (let q = 0; q < f; q++) {
-      let s = 0;
-      const go = q * f;
-      for (let t = 0; t < f; t++) s += g[go + t]! * x[xo + t]!;
-      r[q] = -s;
-    }
+    matVec(g, x, xo, r, f);
+    for (let t = 0; t < f; t++) r[t] = -r[t]!;
     for (let k = start; k < end; k++) {
       const yo = idx[k]! * f;
-      const c = 1 + o.alpha * val[k]!;
-      let dot = 0;
-      for (let t = 0; t < f; t++) dot += y[yo + t]! * x[xo + t]!;
-      const coef = c - (c - 1) * dot;
-      for (let t = 0; t < f; t++) r[t]! += coef * y[yo + t]!;
+      const cm1 = conf[k]!;
+      axpy(1 + cm1 - cm1 * dot(y, yo, x, xo, f), y, yo, r, 0, f);
     }
     p.set(r);
-    let rs = 0;
-    for (let t = 0; t < f; t++) rs += r[t]! * r[t]!;
-    for (let step = 0; step < o.cgSteps && rs > 1e-20; step++) {
-      for (let q = 0; q < f; q++) {
-        let s = 0;
-        const go = q * f;
-        for (let t = 0; t < f; t++) s += g[go + t]! * p[t]!;
-        ap[q] = s;
-      }
+    let rs = dot(r, 0, r, 0, f);
+    for (let step = 0; step < steps && rs > 1e-20; step++) {
+      matVec(g, p, 0, ap, f);
       for (let k = start; k < end; k++) {
         const yo = idx[k]! * f;
-        const c = 1 + o.alpha * val[k]!;
-        let dot = 0;
-        for (let t = 0; t < f; t++) dot += y[yo + t]! * p[t]!;
-        const coef = (c - 1) * dot;
-        for (let t = 0; t < f; t++) ap[t]! += coef * y[yo + t]!;
+        axpy(conf[k]! * dot(y, yo, p, 0, f), y, yo, ap, 0, f);
       }
-      let pap = 0;
-      for (let t = 0; t < f; t++) pap += p[t]! * ap[t]!;
-      const a = rs / pap;
-      let next = 0;
-      for (let t = 0; t < f; t++) {
-        x[xo + t]! += a * p[t]!;
-        r[t]! -= a * ap[t]!;
-        next += r[t]! * r[t]!;
-      }
+      const a = rs / dot(p, 0, ap, 0, f);
+      axpy(a, p, 0, x, xo, f);
+      axpy(-a, ap, 0, r, 0, f);
+      const next = dot(r, 0, r, 0, f);
       const beta = next / rs;
       for (let t = 0; t < f; t++) p[t] = r[t]! + beta * p[t]!;
       rs = next;
@@ -267,18 +268,18 @@ export function fitIals(m: InteractionMatrix, options: ResolvedIalsOptions): Ial
   for (let k = 0; k < userFactors.length; k++) userFactors[k] = options.initScale * rng.normal();
   for (let k = 0; k < itemFactors.length; k++) itemFactors[k] = options.initScale * rng.normal();
   const value = (w: number): number => (options.binarize ? 1 : w);
-  const userVals = Float32Array.from(m.userWeights, value);
-  const itemVals = Float32Array.from(m.itemWeights, value);
+  const userConf = Float64Array.from(m.userWeights, (w) => options.alpha * value(w));
+  const itemConf = Float64Array.from(m.itemWeights, (w) => options.alpha * value(w));
   const userKnown = new Uint8Array(m.userCount);
   const itemKnown = new Uint8Array(m.itemCount);
   for (let u = 0; u < m.userCount; u++) userKnown[u] = m.userPtr[u + 1]! > m.userPtr[u]! ? 1 : 0;
   for (let i = 0; i < m.itemCount; i++) itemKnown[i] = m.itemPtr[i + 1]! > m.itemPtr[i]! ? 1 : 0;
   for (let it = 0; it < options.iterations; it++) {
-    sweep(userFactors, m.userCount, itemFactors, m.itemCount, m.userPtr, m.userItems, userVals, options);
-    sweep(itemFactors, m.itemCount, userFactors, m.userCount, m.itemPtr, m.itemUsers, itemVals, options);
+    sweep(userFactors, m.userCount, itemFactors, m.itemCount, m.userPtr, m.userItems, userConf, options);
+    sweep(itemFactors, m.itemCount, userFactors, m.userCount, m.itemPtr, m.itemUsers, itemConf, options);
   }
   // A final user half-sweep so user factors are consistent with the final item factors.
-  sweep(userFactors, m.userCount, itemFactors, m.itemCount, m.userPtr, m.userItems, userVals, options);
+  sweep(userFactors, m.userCount, itemFactors, m.itemCount, m.userPtr, m.userItems, userConf, options);
   const trainMs = performance.now() - started;
   return new IalsModel(options, userFactors, itemFactors, userKnown, itemKnown, m.userIds, m.itemIds, { trainMs });
 }

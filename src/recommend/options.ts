@@ -75,6 +75,13 @@ export interface ModelOptionsByName {
   ials: IalsOptions;
 }
 
+/** Unknown keys are typos: fail loudly instead of training with a default. */
+function checkKeys(partial: object, allowed: readonly string[]): void {
+  for (const key of Object.keys(partial)) {
+    if (!allowed.includes(key)) invalid(key, (partial as Record<string, unknown>)[key], `is not an option (known: ${allowed.join(', ')})`);
+  }
+}
+
 function invalid(field: string, value: unknown, rule: string): never {
   throw RecommendErrors.create('RECOMMEND_INVALID_OPTIONS', `${field} ${rule} (got ${JSON.stringify(value)})`, {
     details: { field, value },
@@ -95,6 +102,7 @@ function bool(field: string, value: unknown): boolean {
 }
 
 export function resolveItemKnnOptions(partial: ItemKnnOptions = {}, flavour: 'sar' | 'itemknn' = 'sar'): ResolvedItemKnnOptions {
+  checkKeys(partial, ['similarity', 'timeDecayHalfLifeDays', 'useWeights', 'neighbors', 'threshold']);
   const sar = flavour === 'sar';
   const similarity = partial.similarity ?? (sar ? 'jaccard' : 'cosine');
   if (!(SIMILARITIES as readonly string[]).includes(similarity)) {
@@ -110,6 +118,7 @@ export function resolveItemKnnOptions(partial: ItemKnnOptions = {}, flavour: 'sa
 }
 
 export function resolveEaseOptions(partial: EaseOptions = {}): ResolvedEaseOptions {
+  checkKeys(partial, ['lambda', 'dropout', 'binarize', 'maxItems']);
   return Object.freeze({
     lambda: num('lambda', partial.lambda ?? 250, 0),
     dropout: num('dropout', partial.dropout ?? 0.25, 0, 0.95),
@@ -119,6 +128,7 @@ export function resolveEaseOptions(partial: EaseOptions = {}): ResolvedEaseOptio
 }
 
 export function resolveIalsOptions(partial: IalsOptions = {}): ResolvedIalsOptions {
+  checkKeys(partial, ['factors', 'regularization', 'alpha', 'iterations', 'cgSteps', 'binarize', 'initScale', 'seed']);
   return Object.freeze({
     factors: num('factors', partial.factors ?? 64, 1, 1024, true),
     regularization: num('regularization', partial.regularization ?? 5, 0),
@@ -132,6 +142,7 @@ export function resolveIalsOptions(partial: IalsOptions = {}): ResolvedIalsOptio
 }
 
 export function resolvePopularityOptions(partial: PopularityOptions = {}): ResolvedPopularityOptions {
+  checkKeys(partial, ['useWeights']);
   return Object.freeze({ useWeights: bool('useWeights', partial.useWeights ?? false) });
 }
 

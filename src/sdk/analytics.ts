@@ -45,6 +45,7 @@ interface Answer {
 const encoder = new TextEncoder();
 const byteLength = (text: string): number => encoder.encode(text).length;
 const enc = encodeURIComponent;
+const STORAGE_WRITE_FAILED = 'localStorage write failed';
 
 /**
  * Creates one analytics instance. Several may coexist (different write keys); `load()` keeps one as
@@ -57,10 +58,7 @@ export function createAnalytics(options: SdkOptions): Analytics {
   const prefix = `kairos.${o.writeKey}.`;
   const batchUrl = `${o.host}/v1/batch`;
   const auth = { Authorization: `Basic ${btoa(`${o.writeKey}:`)}` };
-  const uuid = (): string =>
-    'xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx'.replace(/[xy]/g, (c) =>
-      ((c === 'x' ? 0 : 8) | (env.random() * (c === 'x' ? 16 : 4))).toString(16),
-    );
+  const uuid = (): string => env.uuid();
   const iso = (time: Date | string | number): string => new Date(time).toISOString();
 
   const load = <T>(key: string): T | undefined => {
@@ -76,7 +74,7 @@ export function createAnalytics(options: SdkOptions): Analytics {
       if (value === undefined) storage.removeItem(prefix + key);
       else storage.setItem(prefix + key, JSON.stringify(value));
     } catch (err) {
-      env.warn('cannot write localStorage', err);
+      env.warn(STORAGE_WRITE_FAILED, err);
     }
   };
 
@@ -88,7 +86,7 @@ export function createAnalytics(options: SdkOptions): Analytics {
     maxCount: o.maxQueueCount,
     maxBytes: o.maxQueueBytes,
     tabTimeoutMs: o.tabTimeoutMs,
-    onWriteError: (err) => env.warn('cannot write the queue to localStorage', err),
+    onWriteError: (err) => env.warn(STORAGE_WRITE_FAILED, err),
   });
 
   // ---- identity, consent -------------------------------------------------------------------------
@@ -158,7 +156,7 @@ export function createAnalytics(options: SdkOptions): Analytics {
   let drainQueued = false;
 
   const sendable = (e: QueueEntry, granted: Consent, now: number): boolean =>
-    !!granted[e.c] && !inflight.has(e.m.messageId) && !((e.l ?? 0) > now);
+    !!granted[e.c] && !inflight.has(e.m.messageId);
 
   const select = (maxBytes: number): QueueEntry[] => {
     const now = env.now();
@@ -241,7 +239,12 @@ export function createAnalytics(options: SdkOptions): Analytics {
         keepalive,
       });
     } catch {
-      // Network error or timeout: retried below.
+      // Network error or timeout: retried below. A refused keepalive request (the browser's 64 KB
+      // in-flight quota) falls back to a beacon; its messages stay leased, like any beacon's.
+      if (keepalive && env.sendBeacon?.(batchUrl, body)) {
+        for (const id of ids) inflight.delete(id);
+        return true;
+      }
     }
     for (const id of ids) inflight.delete(id);
     const status = answer?.status ?? 0;
@@ -253,9 +256,7 @@ export function createAnalytics(options: SdkOptions): Analytics {
         // A 2xx without a JSON body still means accepted.
       }
       drop(
-        batch
-          .filter((e, i) => rejected.some((r) => r.messageId === e.m.messageId || r.index === i))
-          .map((e) => e.m),
+        batch.filter((e, i) => rejected.some((r) => r.messageId === e.m.messageId || r.index === i)).map((e) => e.m),
         'SDK_MESSAGE_REJECTED',
       );
     } else if (answer && status !== 429 && status < 500) {
@@ -398,7 +399,12 @@ export function createAnalytics(options: SdkOptions): Analytics {
       const deliver = (event: MessageEvent<string>): void => {
         failures = 0;
         try {
-          const data = JSON.parse(event.data) as Partial<{ type: string; segmentId: string; version: number; at: string }>;
+          const data = JSON.parse(event.data) as Partial<{
+            type: string;
+            segmentId: string;
+            version: number;
+            at: string;
+          }>;
           const type = data.type ?? event.type;
           if (type === 'enter' || type === 'exit')
             callback({ type, segmentId: String(data.segmentId), version: Number(data.version), at: String(data.at) });
@@ -410,7 +416,10 @@ export function createAnalytics(options: SdkOptions): Analytics {
       // EventSource reconnects by itself after network errors; after an HTTP error it gives up (CLOSED).
       es.onerror = () => {
         if (es.readyState === 2)
-          timer = env.setTimeout(connect, o.backoffBaseMs + backoffDelayMs(failures++, o.backoffBaseMs, o.backoffMaxMs, env.random));
+          timer = env.setTimeout(
+            connect,
+            o.backoffBaseMs + backoffDelayMs(failures++, o.backoffBaseMs, o.backoffMaxMs, env.random),
+          );
       };
     };
     const unsubscribe = (): void => {
@@ -441,14 +450,17 @@ export function createAnalytics(options: SdkOptions): Analytics {
         // A click on an item some recommendation showed is attributed to that recommendation; a
         // click on anything else to none; a click without a product id to the last one shown.
         const productId = properties.product_id as string | number | undefined;
-        const recommendationId =
-          productId === undefined ? lastRecommendation : recommendedBy.get(String(productId));
+        const recommendationId = productId === undefined ? lastRecommendation : recommendedBy.get(String(productId));
         if (recommendationId) properties = { ...properties, recommendation_id: recommendationId };
       }
       return enqueue('track', { event, properties }, call);
     },
     page(name, properties, call) {
-      return enqueue('page', { name, properties: { ...env.context().page, ...(name ? { name } : {}), ...properties } }, call);
+      return enqueue(
+        'page',
+        { name, properties: { ...env.context().page, ...(name ? { name } : {}), ...properties } },
+        call,
+      );
     },
     identify(userId, traits, call) {
       const previous = storedUser();

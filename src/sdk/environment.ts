@@ -23,6 +23,15 @@ export function createMemoryCookies(): CookiePort {
   };
 }
 
+/** A version 4 UUID from `crypto.getRandomValues` (`crypto.randomUUID` exists only on https pages). */
+export function randomUuid(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  bytes[6] = (bytes[6]! & 15) | 64;
+  bytes[8] = (bytes[8]! & 63) | 128;
+  const hex = Array.from(bytes, (b) => (b + 256).toString(16).slice(1)).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 function localStorageOrMemory(): StoragePort {
   try {
     // Reading `localStorage` throws when the user blocks site data; writing throws in some private modes.
@@ -65,6 +74,7 @@ export function createBrowserEnvironment(cookieDomain?: string): SdkEnvironment 
     clearTimeout: (handle) => clearTimeout(handle as Parameters<typeof clearTimeout>[0]),
     now: () => Date.now(),
     random: Math.random,
+    uuid: randomUuid,
     sendBeacon: nav?.sendBeacon ? (url, body) => nav.sendBeacon(url, body) : undefined,
     keepalive: typeof Request !== 'undefined' && 'keepalive' in Request.prototype,
     eventSource: typeof EventSource !== 'undefined' ? (url) => new EventSource(url) : undefined,

@@ -8,22 +8,12 @@
  * SDK_QUEUE_FULL, SDK_CONSENT_DENIED, SDK_BATCH_REJECTED, SDK_MESSAGE_REJECTED.
  */
 export type SdkErrorCode =
-  | 'SDK_INVALID_OPTIONS'
-  | 'SDK_NOT_LOADED'
-  | 'SDK_NETWORK_ERROR'
-  | 'SDK_RECOMMENDATIONS_FAILED'
-  | SdkDropCode;
+  'SDK_INVALID_OPTIONS' | 'SDK_NOT_LOADED' | 'SDK_NETWORK_ERROR' | 'SDK_RECOMMENDATIONS_FAILED' | SdkDropCode;
 
 export type SdkDropCode =
-  | 'SDK_MESSAGE_TOO_LARGE'
-  | 'SDK_QUEUE_FULL'
-  | 'SDK_CONSENT_DENIED'
-  | 'SDK_BATCH_REJECTED'
-  | 'SDK_MESSAGE_REJECTED';
+  'SDK_MESSAGE_TOO_LARGE' | 'SDK_QUEUE_FULL' | 'SDK_CONSENT_DENIED' | 'SDK_BATCH_REJECTED' | 'SDK_MESSAGE_REJECTED';
 
 export class KairosSdkError extends Error {
-  override readonly name = 'KairosSdkError';
-
   constructor(
     readonly code: SdkErrorCode,
     message: string,
@@ -34,6 +24,8 @@ export class KairosSdkError extends Error {
     cause?: unknown,
   ) {
     super(message, { cause });
+    // Assigned, not a class field: a field would pull esbuild's define-property helper into the bundle.
+    this.name = 'KairosSdkError';
   }
 }
 

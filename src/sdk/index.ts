@@ -18,7 +18,7 @@ export {
   track,
   user,
 } from './default-instance.js';
-export { createBrowserEnvironment, createMemoryCookies, createMemoryStorage } from './environment.js';
+export { createBrowserEnvironment, createMemoryCookies, createMemoryStorage, randomUuid } from './environment.js';
 export { KairosSdkError, isKairosSdkError } from './errors.js';
 export type { SdkDropCode, SdkErrorCode } from './errors.js';
 export { HIGH_VALUE_EVENTS, defaultPriority, resolveSdkOptions } from './options.js';

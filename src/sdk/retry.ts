@@ -16,6 +16,7 @@ export function backoffDelayMs(attempt: number, baseMs: number, maxMs: number, r
 export function parseRetryAfterMs(value: string | null, nowMs: number): number | undefined {
   const text = value?.trim();
   if (!text) return undefined;
-  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - nowMs;
+  // Date.parse accepts bare numbers ("-5" is the year -5): only text with letters is a date.
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : /[a-z]/i.test(text) ? Date.parse(text) - nowMs : NaN;
   return Number.isNaN(ms) ? undefined : Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
 }

@@ -174,8 +174,10 @@ export interface SdkEnvironment {
   clearTimeout: (handle: unknown) => void;
   /** Milliseconds since the Unix epoch. */
   now: () => number;
-  /** Uniform in [0, 1). */
+  /** Uniform in [0, 1); draws the retry jitter. */
   random: () => number;
+  /** A random (version 4) UUID; names anonymous visitors, messages and tabs. */
+  uuid: () => string;
   /** `navigator.sendBeacon`, when the browser has it. */
   sendBeacon: ((url: string, body: string) => boolean) | undefined;
   /** True when `fetch(..., {keepalive: true})` outlives the page. */

@@ -12,3 +12,4 @@ export type {
   StateStore,
 } from './state-port.js';
 export { LmdbStateStore, createLmdbStateStore } from './embedded/lmdb-state-store.js';
+export { MemoryStateStore, createMemoryStateStore } from './memory/memory-state-store.js';

@@ -1,13 +1,12 @@
 import { parseDuration, silentLogger, systemClock } from '../../core/index.js';
 import type { Clock, Duration, Logger } from '../../core/index.js';
 import { LogErrors } from '../errors.js';
+import { MAX_RECORD_BYTES_LIMIT } from './frame.js';
 
 export const EMBEDDED_LOG_MODES = ['writer', 'reader'] as const;
 export type EmbeddedLogMode = (typeof EMBEDDED_LOG_MODES)[number];
 
 const MiB = 1024 * 1024;
-/** Frames carry 32-bit lengths; keep every limit well inside them. */
-const MAX_RECORD_BYTES_LIMIT = 256 * MiB;
 
 /** Options of the embedded (file-based) EventLog. Every field but `dir` has a default. */
 export interface EmbeddedEventLogOptions {

@@ -1,0 +1,2 @@
+export { registerEvalCommand } from './eval.js';
+export { registerRecommendBatchCommand } from './recommend-batch.js';
