@@ -10,8 +10,8 @@ export interface IngestContext {
   readonly receivedAtMs: number;
   /** Batch-level `sentAt` (raw; a message's own `sentAt` wins). */
   readonly sentAt?: unknown;
-  /** Batch-level `context`, merged under each message's own context (the message's keys win). */
-  readonly context?: JsonObject;
+  /** Batch-level `context` (raw; must be an object), merged under each message's own context (the message's keys win). */
+  readonly context?: unknown;
   /** The type implied by the route (`/v1/track` → track); a message saying otherwise is rejected. */
   readonly impliedType?: EventType;
   /**

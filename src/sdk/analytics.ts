@@ -156,7 +156,7 @@ export function createAnalytics(options: SdkOptions): Analytics {
   let drainQueued = false;
 
   const sendable = (e: QueueEntry, granted: Consent, now: number): boolean =>
-    !!granted[e.c] && !inflight.has(e.m.messageId);
+    !!granted[e.c] && !inflight.has(e.m.messageId) && !((e.l ?? 0) > now);
 
   const select = (maxBytes: number): QueueEntry[] => {
     const now = env.now();
@@ -392,7 +392,7 @@ export function createAnalytics(options: SdkOptions): Analytics {
       env.clearTimeout(timer);
       if (!env.eventSource) return env.warn('EventSource is not available');
       const anonymous = anonymousId();
-      const id = storedUser().userId ?? anonymous;
+      const id = anonymous;
       const es = (source = env.eventSource(
         `${o.host}/v1/profiles/${enc(id)}/stream?writeKey=${enc(o.writeKey)}&anonymousId=${enc(anonymous)}`,
       ));
