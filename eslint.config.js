@@ -13,6 +13,7 @@ const capabilities = [
   'profiles',
   'segments',
   'recommend',
+  'datasets',
   'serve',
   'engine',
   'cli',

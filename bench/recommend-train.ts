@@ -153,7 +153,7 @@ for (const name of ['ease', 'sar', 'ials'] as const) {
     excludeSeen(u, session);
     if (name === 'ials') {
       // Matrix factorisation: fold the history and the session into one user factor.
-      const items = [...train.userItems.subarray(train.userPtr[u]!, train.userPtr[u + 1]!), ...session];
+      const items = [...train.userItems.subarray(train.userPtr[u], train.userPtr[u + 1]), ...session];
       model.scoreItems(items, items.map(() => 1), scores);
     } else {
       // Item-item models are linear: user score + session score.

@@ -1,4 +1,6 @@
 import { Command } from 'commander';
+import { registerReplayCommand } from './commands/replay.js';
+import { registerStartCommand } from './commands/start.js';
 
 /**
  * The `kairos` command line. Each command lives in `commands/<name>.ts` and registers itself here;
@@ -10,5 +12,7 @@ export function createProgram(): Command {
     .name('kairos')
     .description('Real-time personalization engine: collect, stream, segment, recommend, serve.')
     .showHelpAfterError();
+  registerStartCommand(program);
+  registerReplayCommand(program);
   return program;
 }

@@ -1,14 +1,4 @@
-import {
-  anonymousKey,
-  isKairosError,
-  isSealRecord,
-  userKey,
-  type Clock,
-  type EventType,
-  type JsonObject,
-  type KairosEvent,
-  type Logger,
-} from '../core/index.js';
+import { anonymousKey, isKairosError, isSealRecord, userKey, type Clock, type Logger } from '../core/index.js';
 import type { EventLog, LogEntry } from '../log/index.js';
 import type { MetadataStore } from '../store/index.js';
 import { DeadLetterStore, type DeadLetterInput } from './dead-letters.js';
@@ -130,7 +120,10 @@ class KairosCollector implements Collector {
   async start(): Promise<void> {
     let after: string | undefined;
     for (;;) {
-      const page = await this.metadata.list<IdentityDoc>(IDENTITY_COLLECTION, { limit: 1000, ...(after !== undefined ? { after } : {}) });
+      const page = await this.metadata.list<IdentityDoc>(IDENTITY_COLLECTION, {
+        limit: 1000,
+        ...(after !== undefined ? { after } : {}),
+      });
       for (const { id, doc } of page.items) this.identity.load(id, doc.into);
       if (page.next === undefined) break;
       after = page.next;
@@ -140,7 +133,9 @@ class KairosCollector implements Collector {
     if (this.options.rebuildOnStart) await this.rebuild();
     if (this.options.schemaRefreshMs > 0) {
       this.refreshTimer = setInterval(() => {
-        this.registry.load().catch((error: unknown) => this.logger.warn({ err: error }, 'schema registry refresh failed'));
+        this.registry
+          .load()
+          .catch((error: unknown) => this.logger.warn({ err: error }, 'schema registry refresh failed'));
       }, this.options.schemaRefreshMs);
       this.refreshTimer.unref();
     }
@@ -162,14 +157,15 @@ class KairosCollector implements Collector {
       const flight = doneFlight(last.record.timestampMs);
       for (const { payload } of batch) {
         if (isSealRecord(payload)) continue;
-        const event = payload as KairosEvent;
+        const event = payload;
         if (typeof event.messageId !== 'string') continue;
         if (event.receivedAtMs >= since) this.dedupe.addDone(event.messageId, flight);
         if (event.links && event.userId !== undefined) {
           for (const { fromKey } of event.links) {
             if (this.identity.isLinked(fromKey)) continue;
             const outcome = this.identity.link(fromKey, userKey(event.userId));
-            if (typeof outcome === 'object') missing.push({ change: outcome, messageId: event.messageId, atMs: event.receivedAtMs });
+            if (typeof outcome === 'object')
+              missing.push({ change: outcome, messageId: event.messageId, atMs: event.receivedAtMs });
           }
         }
       }
@@ -188,16 +184,21 @@ class KairosCollector implements Collector {
 
   resolveProfileKey(ids: { readonly userId?: string; readonly anonymousId?: string }): string | undefined {
     if (ids.userId !== undefined && ids.userId !== '') return this.identity.resolve(userKey(ids.userId));
-    if (ids.anonymousId !== undefined && ids.anonymousId !== '') return this.identity.resolve(anonymousKey(ids.anonymousId));
+    if (ids.anonymousId !== undefined && ids.anonymousId !== '')
+      return this.identity.resolve(anonymousKey(ids.anonymousId));
     return undefined;
   }
 
   async ingest(messages: readonly unknown[], ctx: IngestContext): Promise<IngestResult> {
     if (this.closed) throw CollectErrors.create('COLLECT_CLOSED');
     if (messages.length > this.options.maxBatchMessages) {
-      throw CollectErrors.create('COLLECT_INVALID_BATCH', `A request carries at most ${this.options.maxBatchMessages} messages`, {
-        details: { maxBatchMessages: this.options.maxBatchMessages, got: messages.length },
-      });
+      throw CollectErrors.create(
+        'COLLECT_INVALID_BATCH',
+        `A request carries at most ${this.options.maxBatchMessages} messages`,
+        {
+          details: { maxBatchMessages: this.options.maxBatchMessages, got: messages.length },
+        },
+      );
     }
     const bytes = ctx.bytes ?? 0;
     if (!this.hasCapacity(bytes)) {
@@ -422,9 +423,14 @@ class KairosCollector implements Collector {
   }
 
   private async replay(request: ReplayRequest): Promise<ReplayResult> {
-    const modes = [request.ids !== undefined, request.filter !== undefined, request.all === true].filter(Boolean).length;
+    const modes = [request.ids !== undefined, request.filter !== undefined, request.all === true].filter(
+      Boolean,
+    ).length;
     if (modes !== 1) throw CollectErrors.create('COLLECT_INVALID_REPLAY');
-    const limit = Math.max(1, Math.min(request.limit ?? this.options.replayMaxMessages, this.options.replayMaxMessages));
+    const limit = Math.max(
+      1,
+      Math.min(request.limit ?? this.options.replayMaxMessages, this.options.replayMaxMessages),
+    );
     const notFound: string[] = [];
     let docs: DeadLetter[];
     let remaining = false;
@@ -473,7 +479,8 @@ class KairosCollector implements Collector {
         ),
       ]);
       for (const doc of validDocs) items.push({ id: doc.id, outcome: 'accepted' });
-      for (const { doc, result } of failed) items.push({ id: doc.id, outcome: 'rejected', code: result?.code ?? doc.code });
+      for (const { doc, result } of failed)
+        items.push({ id: doc.id, outcome: 'rejected', code: result?.code ?? doc.code });
       accepted += validDocs.length;
       stillInvalid += failed.length;
     }
@@ -498,8 +505,8 @@ class KairosCollector implements Collector {
         receivedAtMs: doc.receivedAtMs,
         receivedAt: new Date(doc.receivedAtMs).toISOString(),
         ...sentAt,
-        ...(context !== undefined ? { context: context as JsonObject } : {}),
-        ...(doc.batch?.impliedType !== undefined ? { impliedType: doc.batch.impliedType as EventType } : {}),
+        ...(context !== undefined ? { context } : {}),
+        ...(doc.batch?.impliedType !== undefined ? { impliedType: doc.batch.impliedType } : {}),
         checkForbiddenKeys: true,
       };
     } catch {
@@ -552,4 +559,3 @@ function toRejection(m: InvalidMessage): Rejection {
 export function createCollector(deps: CollectorDeps): Collector {
   return new KairosCollector(deps);
 }
-

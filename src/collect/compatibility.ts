@@ -122,7 +122,14 @@ const UNSUPPORTED = [
   'contentSchema',
 ] as const;
 
-const OBJECT_KEYWORDS = ['properties', 'required', 'additionalProperties', 'patternProperties', 'minProperties', 'maxProperties'];
+const OBJECT_KEYWORDS = [
+  'properties',
+  'required',
+  'additionalProperties',
+  'patternProperties',
+  'minProperties',
+  'maxProperties',
+];
 const ARRAY_KEYWORDS = ['items', 'minItems', 'maxItems', 'uniqueItems'];
 const STRING_KEYWORDS = ['minLength', 'maxLength', 'pattern'];
 const NUMBER_KEYWORDS = ['minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'multipleOf'];
@@ -200,7 +207,10 @@ function covers(types: Set<string>, type: string): boolean {
   return types.has(type) || (type === 'integer' && types.has('number'));
 }
 
-function compareTypes(original: Set<string> | undefined, update: Set<string> | undefined): 'same' | 'extended' | 'narrowed' | 'changed' {
+function compareTypes(
+  original: Set<string> | undefined,
+  update: Set<string> | undefined,
+): 'same' | 'extended' | 'narrowed' | 'changed' {
   if (original === undefined) return update === undefined ? 'same' : 'narrowed';
   if (update === undefined) return 'extended';
   const originalInUpdate = [...original].every((t) => covers(update, t));
@@ -216,7 +226,14 @@ function numberOrUndefined(value: unknown): number | undefined {
 }
 
 /** ADDED / REMOVED / INCREASED / DECREASED of a numeric bound. */
-function compareBound(ctx: Context, original: SchemaObject, update: SchemaObject, keyword: string, name: string, path: string): void {
+function compareBound(
+  ctx: Context,
+  original: SchemaObject,
+  update: SchemaObject,
+  keyword: string,
+  name: string,
+  path: string,
+): void {
   const o = numberOrUndefined(original[keyword]);
   const u = numberOrUndefined(update[keyword]);
   if (o === u) return;
@@ -238,7 +255,10 @@ function compareEnum(ctx: Context, original: SchemaObject, update: SchemaObject,
   const originalInUpdate = [...os].every((v) => us.has(v));
   const updateInOriginal = [...us].every((v) => os.has(v));
   if (originalInUpdate && updateInOriginal) return;
-  ctx.add(originalInUpdate ? 'ENUM_ARRAY_EXTENDED' : updateInOriginal ? 'ENUM_ARRAY_NARROWED' : 'ENUM_ARRAY_CHANGED', at);
+  ctx.add(
+    originalInUpdate ? 'ENUM_ARRAY_EXTENDED' : updateInOriginal ? 'ENUM_ARRAY_NARROWED' : 'ENUM_ARRAY_CHANGED',
+    at,
+  );
 }
 
 function compareString(ctx: Context, original: SchemaObject, update: SchemaObject, path: string): void {
@@ -343,9 +363,13 @@ function compareObject(ctx: Context, original: SchemaObject, update: SchemaObjec
     // A property that is new in a closed original is reported once, as REQUIRED_PROPERTY_…_UNOPEN_….
     const isNew = name in uProps && !(name in oProps);
     if (isNew && contentModel(schemaForUnlisted(original, name)) === 'closed') continue;
-    ctx.add(hasDefault(uProps[name]) ? 'REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED' : 'REQUIRED_ATTRIBUTE_ADDED', `${path}/required/${name}`);
+    ctx.add(
+      hasDefault(uProps[name]) ? 'REQUIRED_ATTRIBUTE_WITH_DEFAULT_ADDED' : 'REQUIRED_ATTRIBUTE_ADDED',
+      `${path}/required/${name}`,
+    );
   }
-  for (const name of oRequired) if (!uRequired.has(name)) ctx.add('REQUIRED_ATTRIBUTE_REMOVED', `${path}/required/${name}`);
+  for (const name of oRequired)
+    if (!uRequired.has(name)) ctx.add('REQUIRED_ATTRIBUTE_REMOVED', `${path}/required/${name}`);
 
   const keys = new Set([...Object.keys(oProps), ...Object.keys(uProps)]);
   for (const key of keys) {
@@ -360,7 +384,12 @@ function compareObject(ctx: Context, original: SchemaObject, update: SchemaObjec
       const model = contentModel(unlisted);
       if (model === 'open') ctx.add('PROPERTY_REMOVED_FROM_OPEN_CONTENT_MODEL', at);
       else if (model === 'closed') {
-        ctx.add(oProps[key] === false ? 'PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL' : 'PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL', at);
+        ctx.add(
+          oProps[key] === false
+            ? 'PROPERTY_WITH_FALSE_REMOVED_FROM_CLOSED_CONTENT_MODEL'
+            : 'PROPERTY_REMOVED_FROM_CLOSED_CONTENT_MODEL',
+          at,
+        );
       } else {
         ctx.add(
           covered(ctx, oProps[key], unlisted, depth)
@@ -374,7 +403,12 @@ function compareObject(ctx: Context, original: SchemaObject, update: SchemaObjec
       const unlisted = schemaForUnlisted(original, key);
       const model = contentModel(unlisted);
       if (model === 'open') {
-        ctx.add(isEmptySchema(uProps[key]) ? 'PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL' : 'PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL', at);
+        ctx.add(
+          isEmptySchema(uProps[key])
+            ? 'PROPERTY_WITH_EMPTY_SCHEMA_ADDED_TO_OPEN_CONTENT_MODEL'
+            : 'PROPERTY_ADDED_TO_OPEN_CONTENT_MODEL',
+          at,
+        );
       } else if (model === 'partial') {
         ctx.add(
           covered(ctx, unlisted, uProps[key], depth)
@@ -444,7 +478,10 @@ function compare(ctx: Context, original: unknown, update: unknown, path: string,
   if (!isObject(original)) return ctx.add('TYPE_CHANGED', path);
 
   for (const keyword of UNSUPPORTED) {
-    if ((keyword in original || keyword in update) && canonicalJson(original[keyword]) !== canonicalJson(update[keyword])) {
+    if (
+      (keyword in original || keyword in update) &&
+      canonicalJson(original[keyword]) !== canonicalJson(update[keyword])
+    ) {
       ctx.add('UNSUPPORTED_KEYWORD_CHANGED', `${path}/${keyword}`);
     }
   }
@@ -461,14 +498,22 @@ function compare(ctx: Context, original: unknown, update: unknown, path: string,
 }
 
 /** Every difference between two schemas (compatible or not), with JSON-pointer-like paths (`#/properties/x`). */
-export function diffSchemas(original: unknown, update: unknown, policy: CompatibilityPolicy = 'lenient'): SchemaDifference[] {
+export function diffSchemas(
+  original: unknown,
+  update: unknown,
+  policy: CompatibilityPolicy = 'lenient',
+): SchemaDifference[] {
   const ctx = new Context(compatibleSet(policy));
   compare(ctx, original, update, '#', 0);
   return ctx.differences;
 }
 
 /** The differences that break compatibility under `policy`. */
-export function incompatibleDifferences(original: unknown, update: unknown, policy: CompatibilityPolicy): SchemaDifference[] {
+export function incompatibleDifferences(
+  original: unknown,
+  update: unknown,
+  policy: CompatibilityPolicy,
+): SchemaDifference[] {
   const compatible = compatibleSet(policy);
   return diffSchemas(original, update, policy).filter((d) => !compatible.has(d.type));
 }

@@ -37,11 +37,16 @@ function shortString(value: unknown): string | undefined {
 }
 
 function field(raw: unknown, name: string): unknown {
-  return typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? (raw as Record<string, unknown>)[name] : undefined;
+  return typeof raw === 'object' && raw !== null && !Array.isArray(raw)
+    ? (raw as Record<string, unknown>)[name]
+    : undefined;
 }
 
 export function matchesFilter(doc: DeadLetter, filter: { readonly code?: string; readonly event?: string }): boolean {
-  return (filter.code === undefined || doc.code === filter.code) && (filter.event === undefined || doc.event === filter.event);
+  return (
+    (filter.code === undefined || doc.code === filter.code) &&
+    (filter.event === undefined || doc.event === filter.event)
+  );
 }
 
 /**
@@ -92,7 +97,9 @@ export class DeadLetterStore {
         message: input.message,
         ...(input.details ? { details: input.details } : {}),
         ...(shortString(field(input.raw, 'type')) !== undefined ? { type: shortString(field(input.raw, 'type')) } : {}),
-        ...(shortString(field(input.raw, 'event')) !== undefined ? { event: shortString(field(input.raw, 'event')) } : {}),
+        ...(shortString(field(input.raw, 'event')) !== undefined
+          ? { event: shortString(field(input.raw, 'event')) }
+          : {}),
         receivedAt: new Date(input.receivedAtMs).toISOString(),
         receivedAtMs: input.receivedAtMs,
         lastRejectedAt: now,
@@ -103,7 +110,8 @@ export class DeadLetterStore {
       writes.push(this.metadata.put(DEAD_LETTER_COLLECTION, doc.id, doc));
       if (!previous) {
         created++;
-        if (input.clientMessageId) writes.push(this.metadata.put(DEAD_LETTER_INDEX_COLLECTION, input.messageId, { id: doc.id }));
+        if (input.clientMessageId)
+          writes.push(this.metadata.put(DEAD_LETTER_INDEX_COLLECTION, input.messageId, { id: doc.id }));
       }
     });
     await Promise.all(writes);
@@ -176,7 +184,10 @@ export class DeadLetterStore {
     const out: DeadLetter[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await this.metadata.list<DeadLetter>(DEAD_LETTER_COLLECTION, { limit: 500, ...(after !== undefined ? { after } : {}) });
+      const page = await this.metadata.list<DeadLetter>(DEAD_LETTER_COLLECTION, {
+        limit: 500,
+        ...(after !== undefined ? { after } : {}),
+      });
       for (const { doc } of page.items) {
         if (matchesFilter(doc, filter)) out.push(doc);
         if (out.length >= limit) return out;

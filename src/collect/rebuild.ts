@@ -6,7 +6,13 @@ import type { EventLog, LogRecord } from '../log/index.js';
  * collector's receive times, non-decreasing per partition up to clock steps between collectors; a
  * small disorder only moves the start a little, and the caller scans forward from there anyway.
  */
-async function firstOffsetSince(log: EventLog, partition: number, lo: number, hi: number, sinceMs: number): Promise<number> {
+async function firstOffsetSince(
+  log: EventLog,
+  partition: number,
+  lo: number,
+  hi: number,
+  sinceMs: number,
+): Promise<number> {
   let low = lo;
   let high = hi;
   while (low < high) {

@@ -122,7 +122,10 @@ export class SchemaRegistry implements SchemaRegistryApi, SchemaLookup {
           this.install(doc);
         } catch (error) {
           // A stored schema this ajv cannot compile must not stop the collector: events go unvalidated.
-          this.logger.error({ err: error, event: id }, 'stored schema does not compile; events of this name are not validated');
+          this.logger.error(
+            { err: error, event: id },
+            'stored schema does not compile; events of this name are not validated',
+          );
           this.subjects.set(id, doc);
         }
       }
@@ -174,28 +177,42 @@ export class SchemaRegistry implements SchemaRegistryApi, SchemaLookup {
 
   get(event: string): SchemaSubject {
     const doc = this.subjects.get(event);
-    if (!doc) throw CollectErrors.create('COLLECT_SCHEMA_NOT_FOUND', `No schema for event "${event}"`, { details: { event } });
+    if (!doc)
+      throw CollectErrors.create('COLLECT_SCHEMA_NOT_FOUND', `No schema for event "${event}"`, { details: { event } });
     return this.view(doc);
   }
 
   getVersion(event: string, version: number | 'latest'): SchemaVersionInfo {
     const doc = this.subjects.get(event);
-    if (!doc) throw CollectErrors.create('COLLECT_SCHEMA_NOT_FOUND', `No schema for event "${event}"`, { details: { event } });
+    if (!doc)
+      throw CollectErrors.create('COLLECT_SCHEMA_NOT_FOUND', `No schema for event "${event}"`, { details: { event } });
     const found = version === 'latest' ? doc.versions.at(-1) : doc.versions.find((v) => v.version === version);
     if (!found) {
-      throw CollectErrors.create('COLLECT_SCHEMA_VERSION_NOT_FOUND', `Event "${event}" has no schema version ${version}`, {
-        details: { event, version },
-      });
+      throw CollectErrors.create(
+        'COLLECT_SCHEMA_VERSION_NOT_FOUND',
+        `Event "${event}" has no schema version ${version}`,
+        {
+          details: { event, version },
+        },
+      );
     }
     return { event, version: found.version, schema: found.schema, registeredAt: found.registeredAt };
   }
 
-  setCompatibility(event: string, compatibility: CompatibilityMode, policy?: CompatibilityPolicy): Promise<SchemaSubject> {
+  setCompatibility(
+    event: string,
+    compatibility: CompatibilityMode,
+    policy?: CompatibilityPolicy,
+  ): Promise<SchemaSubject> {
     this.checkEventName(event);
     if (!(COMPATIBILITY_MODES as readonly string[]).includes(compatibility)) {
-      throw CollectErrors.create('COLLECT_INVALID_COMPATIBILITY', `Unknown compatibility mode ${String(compatibility)}`, {
-        details: { allowed: COMPATIBILITY_MODES },
-      });
+      throw CollectErrors.create(
+        'COLLECT_INVALID_COMPATIBILITY',
+        `Unknown compatibility mode ${String(compatibility)}`,
+        {
+          details: { allowed: COMPATIBILITY_MODES },
+        },
+      );
     }
     if (policy !== undefined && !(COMPATIBILITY_POLICIES as readonly string[]).includes(policy)) {
       throw CollectErrors.create('COLLECT_INVALID_COMPATIBILITY', `Unknown compatibility policy ${String(policy)}`, {
@@ -219,7 +236,10 @@ export class SchemaRegistry implements SchemaRegistryApi, SchemaLookup {
   delete(event: string): Promise<{ event: string; versions: number[] }> {
     return this.exclusive(async () => {
       const subject = await this.metadata.get<SubjectDoc>(SCHEMA_COLLECTION, event);
-      if (!subject) throw CollectErrors.create('COLLECT_SCHEMA_NOT_FOUND', `No schema for event "${event}"`, { details: { event } });
+      if (!subject)
+        throw CollectErrors.create('COLLECT_SCHEMA_NOT_FOUND', `No schema for event "${event}"`, {
+          details: { event },
+        });
       await this.metadata.delete(SCHEMA_COLLECTION, event);
       this.uninstall(event);
       return { event, versions: subject.versions.map((v) => v.version) };
@@ -236,7 +256,9 @@ export class SchemaRegistry implements SchemaRegistryApi, SchemaLookup {
       event: doc.event,
       compatibility: doc.compatibility,
       policy: doc.policy,
-      ...(last ? { latest: { event: doc.event, version: last.version, schema: last.schema, registeredAt: last.registeredAt } } : {}),
+      ...(last
+        ? { latest: { event: doc.event, version: last.version, schema: last.schema, registeredAt: last.registeredAt } }
+        : {}),
       versions: doc.versions.map((v) => v.version),
     };
   }
@@ -246,7 +268,11 @@ export class SchemaRegistry implements SchemaRegistryApi, SchemaLookup {
     const current = this.latest.get(doc.event);
     if (last === undefined) {
       this.dropCompiled(doc.event);
-    } else if (precompiled || current?.version !== last.version || canonicalJson(current.source) !== canonicalJson(last.schema)) {
+    } else if (
+      precompiled ||
+      current?.version !== last.version ||
+      canonicalJson(current.source) !== canonicalJson(last.schema)
+    ) {
       let compiled = precompiled;
       if (!compiled) {
         const { fn, ajv } = this.compile(last.schema);
@@ -292,20 +318,29 @@ export class SchemaRegistry implements SchemaRegistryApi, SchemaLookup {
     else if (dialect.includes('2019-09')) ajv = this.ajvs.draft2019;
     else if (dialect === '' || dialect.includes('draft-07') || dialect.includes('draft-06')) ajv = this.ajvs.draft7;
     else {
-      throw CollectErrors.create('COLLECT_SCHEMA_INVALID', `Unsupported $schema ${dialect} (use draft-06, draft-07, 2019-09 or 2020-12)`, {
-        details: { $schema: dialect },
-      });
+      throw CollectErrors.create(
+        'COLLECT_SCHEMA_INVALID',
+        `Unsupported $schema ${dialect} (use draft-06, draft-07, 2019-09 or 2020-12)`,
+        {
+          details: { $schema: dialect },
+        },
+      );
     }
     try {
       return { fn: ajv.compile(schema), ajv };
     } catch (error) {
-      throw CollectErrors.create('COLLECT_SCHEMA_INVALID', `Not a valid JSON Schema: ${(error as Error).message}`, { cause: error });
+      throw CollectErrors.create('COLLECT_SCHEMA_INVALID', `Not a valid JSON Schema: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
   }
 
   private checkEventName(event: string): void {
     if (typeof event !== 'string' || event.length === 0 || event.length > this.maxEventNameLength) {
-      throw CollectErrors.create('COLLECT_SCHEMA_INVALID', `The event name must be 1 to ${this.maxEventNameLength} characters`);
+      throw CollectErrors.create(
+        'COLLECT_SCHEMA_INVALID',
+        `The event name must be 1 to ${this.maxEventNameLength} characters`,
+      );
     }
   }
 

@@ -45,7 +45,11 @@ export function parseIsoTimestamp(text: string): number {
  * (`receivedAt − (sentAt − timestamp)`); without it the timestamp is trusted; without a timestamp the
  * event happened when it was received. NaN when the correction leaves the representable date range.
  */
-export function computeEventTimeMs(timestampMs: number | undefined, sentAtMs: number | undefined, receivedAtMs: number): number {
+export function computeEventTimeMs(
+  timestampMs: number | undefined,
+  sentAtMs: number | undefined,
+  receivedAtMs: number,
+): number {
   if (timestampMs === undefined) return receivedAtMs;
   const ms = sentAtMs === undefined ? timestampMs : receivedAtMs - (sentAtMs - timestampMs);
   return Math.abs(ms) <= MAX_DATE_MS ? ms : NaN;

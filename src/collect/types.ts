@@ -166,7 +166,11 @@ export interface SchemaRegistryApi {
   list(): readonly SchemaSubject[];
   get(event: string): SchemaSubject;
   getVersion(event: string, version: number | 'latest'): SchemaVersionInfo;
-  setCompatibility(event: string, compatibility: CompatibilityMode, policy?: CompatibilityPolicy): Promise<SchemaSubject>;
+  setCompatibility(
+    event: string,
+    compatibility: CompatibilityMode,
+    policy?: CompatibilityPolicy,
+  ): Promise<SchemaSubject>;
   /** Deletes every version and the setting; later events of that name are not validated. */
   delete(event: string): Promise<{ readonly event: string; readonly versions: readonly number[] }>;
 }

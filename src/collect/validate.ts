@@ -22,7 +22,14 @@ export interface CompiledSchema {
   readonly version: number;
   validate(data: unknown): boolean;
   /** The first error of the last failed `validate` (ajv's shape). */
-  firstError(): { readonly instancePath: string; readonly schemaPath: string; readonly keyword: string; readonly message?: string } | undefined;
+  firstError():
+    | {
+        readonly instancePath: string;
+        readonly schemaPath: string;
+        readonly keyword: string;
+        readonly message?: string;
+      }
+    | undefined;
 }
 
 export interface SchemaLookup {
@@ -57,12 +64,14 @@ export interface InvalidMessage {
 export type CheckedMessage = ValidMessage | InvalidMessage;
 
 /** Thrown inside validation only; turned into an InvalidMessage (rare path, so a throw costs nothing on the hot path). */
-class Problem {
+class Problem extends Error {
   constructor(
     readonly code: MessageErrorCode,
-    readonly message: string,
+    message: string,
     readonly details: Record<string, unknown>,
-  ) {}
+  ) {
+    super(message);
+  }
 }
 
 const TYPES: ReadonlySet<string> = new Set<EventType>(['track', 'page', 'screen', 'identify', 'alias', 'group']);
@@ -83,7 +92,12 @@ interface StructureProblem {
  * One walk for both structural checks: depth (always; it also bounds this recursion) and, when the raw
  * text could contain one, keys that could reach a prototype (`__proto__`, `constructor`, `prototype`).
  */
-function checkStructure(value: object, depth: number, maxDepth: number, checkKeys: boolean): StructureProblem | undefined {
+function checkStructure(
+  value: object,
+  depth: number,
+  maxDepth: number,
+  checkKeys: boolean,
+): StructureProblem | undefined {
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
       const item: unknown = value[i];
@@ -136,7 +150,10 @@ function idField(value: unknown, field: string, maxLength: number): string | und
 function objectField(value: unknown, field: string): JsonObject | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value === 'object' && !Array.isArray(value)) return value as JsonObject;
-  throw new Problem('COLLECT_INVALID_FIELD', `${field} must be an object`, { pointer: `/${field}`, got: typeOf(value) });
+  throw new Problem('COLLECT_INVALID_FIELD', `${field} must be an object`, {
+    pointer: `/${field}`,
+    got: typeOf(value),
+  });
 }
 
 function nameField(value: unknown, field: string, maxLength: number, required: boolean): string | undefined {
@@ -145,7 +162,10 @@ function nameField(value: unknown, field: string, maxLength: number, required: b
     return undefined;
   }
   if (typeof value !== 'string') {
-    throw new Problem('COLLECT_INVALID_FIELD', `${field} must be a string`, { pointer: `/${field}`, got: typeOf(value) });
+    throw new Problem('COLLECT_INVALID_FIELD', `${field} must be a string`, {
+      pointer: `/${field}`,
+      got: typeOf(value),
+    });
   }
   if (value.length > maxLength) {
     throw new Problem('COLLECT_INVALID_FIELD', `${field} is longer than ${maxLength} characters`, {
@@ -202,10 +222,17 @@ export function checkMessage(
   fallbackMessageId?: string,
 ): CheckedMessage {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-    return invalid(index, fallbackMessageId ?? generateMessageId(), false, 'COLLECT_INVALID_MESSAGE', 'The message is not a JSON object', {
-      pointer: '',
-      got: typeOf(raw),
-    });
+    return invalid(
+      index,
+      fallbackMessageId ?? generateMessageId(),
+      false,
+      'COLLECT_INVALID_MESSAGE',
+      'The message is not a JSON object',
+      {
+        pointer: '',
+        got: typeOf(raw),
+      },
+    );
   }
   const m = raw as Record<string, unknown>;
   const clientId = readMessageId(m, options.maxIdLength);
@@ -222,15 +249,20 @@ export function checkMessage(
         : new Problem('COLLECT_FORBIDDEN_KEY', `Forbidden key at ${pointer}`, { pointer });
     }
     if (clientId === undefined && m.messageId !== undefined && m.messageId !== null && m.messageId !== '') {
-      throw new Problem('COLLECT_INVALID_FIELD', `messageId must be a string of at most ${options.maxIdLength} characters`, {
-        pointer: '/messageId',
-      });
+      throw new Problem(
+        'COLLECT_INVALID_FIELD',
+        `messageId must be a string of at most ${options.maxIdLength} characters`,
+        {
+          pointer: '/messageId',
+        },
+      );
     }
 
     let type: EventType;
     const rawType = m.type;
     if (rawType === undefined || rawType === null) {
-      if (env.impliedType === undefined) throw new Problem('COLLECT_INVALID_TYPE', 'type is required', { pointer: '/type' });
+      if (env.impliedType === undefined)
+        throw new Problem('COLLECT_INVALID_TYPE', 'type is required', { pointer: '/type' });
       type = env.impliedType;
     } else if (typeof rawType !== 'string' || !TYPES.has(rawType)) {
       throw new Problem('COLLECT_INVALID_TYPE', 'type must be one of track, page, screen, identify, alias, group', {
@@ -264,24 +296,34 @@ export function checkMessage(
         break;
       case 'alias':
         previousId = idField(m.previousId, 'previousId', maxId);
-        if (previousId === undefined) throw new Problem('COLLECT_MISSING_FIELD', 'alias needs previousId', { pointer: '/previousId' });
-        if (userId === undefined) throw new Problem('COLLECT_MISSING_FIELD', 'alias needs userId', { pointer: '/userId' });
+        if (previousId === undefined)
+          throw new Problem('COLLECT_MISSING_FIELD', 'alias needs previousId', { pointer: '/previousId' });
+        if (userId === undefined)
+          throw new Problem('COLLECT_MISSING_FIELD', 'alias needs userId', { pointer: '/userId' });
         break;
       case 'group':
         groupId = idField(m.groupId, 'groupId', maxId);
-        if (groupId === undefined) throw new Problem('COLLECT_MISSING_FIELD', 'group needs groupId', { pointer: '/groupId' });
+        if (groupId === undefined)
+          throw new Problem('COLLECT_MISSING_FIELD', 'group needs groupId', { pointer: '/groupId' });
         break;
       default:
         break;
     }
     if (userId === undefined && anonymousId === undefined) {
-      throw new Problem('COLLECT_MISSING_IDENTITY', 'The message needs a userId or an anonymousId', { pointer: '/userId' });
+      throw new Problem('COLLECT_MISSING_IDENTITY', 'The message needs a userId or an anonymousId', {
+        pointer: '/userId',
+      });
     }
 
     let properties = objectField(m.properties, 'properties');
     const traits = objectField(m.traits, 'traits');
     const ownContext = objectField(m.context, 'context');
-    const context = env.context === undefined ? ownContext : ownContext === undefined ? env.context : { ...env.context, ...ownContext };
+    const context =
+      env.context === undefined
+        ? ownContext
+        : ownContext === undefined
+          ? env.context
+          : { ...env.context, ...ownContext };
 
     // `originalTimestamp` is what some SDKs call the client's timestamp.
     const timestampIsOriginal = m.timestamp === undefined || m.timestamp === null;
@@ -292,7 +334,9 @@ export function checkMessage(
     const sentAt = ownSentAtMs === undefined ? env.sentAt : (m.sentAt as string);
     const eventTimeMs = computeEventTimeMs(timestampMs, sentAtMs, env.receivedAtMs);
     if (Number.isNaN(eventTimeMs)) {
-      throw new Problem('COLLECT_INVALID_TIMESTAMP', 'The skew-corrected event time is out of range', { pointer: '/timestamp' });
+      throw new Problem('COLLECT_INVALID_TIMESTAMP', 'The skew-corrected event time is out of range', {
+        pointer: '/timestamp',
+      });
     }
 
     if (event !== undefined && schemas !== undefined) {
@@ -303,13 +347,17 @@ export function checkMessage(
         if (!schema.validate(properties)) {
           const error = schema.firstError();
           const instancePath = '/properties' + (error?.instancePath ?? '');
-          throw new Problem('COLLECT_SCHEMA_VIOLATION', `properties ${error?.message ?? 'do not match the schema'} (at ${instancePath})`, {
-            event,
-            version: schema.version,
-            schemaPath: error?.schemaPath ?? '#',
-            instancePath,
-            keyword: error?.keyword,
-          });
+          throw new Problem(
+            'COLLECT_SCHEMA_VIOLATION',
+            `properties ${error?.message ?? 'do not match the schema'} (at ${instancePath})`,
+            {
+              event,
+              version: schema.version,
+              schemaPath: error?.schemaPath ?? '#',
+              instancePath,
+              keyword: error?.keyword,
+            },
+          );
         }
       }
     }
@@ -328,7 +376,8 @@ export function checkMessage(
       context,
       timestamp: eventTimeMs === env.receivedAtMs ? env.receivedAt : new Date(eventTimeMs).toISOString(),
       eventTimeMs,
-      originalTimestamp: timestampMs !== undefined && timestampMs !== eventTimeMs ? (rawTimestamp as string) : undefined,
+      originalTimestamp:
+        timestampMs !== undefined && timestampMs !== eventTimeMs ? (rawTimestamp as string) : undefined,
       sentAt,
       receivedAt: env.receivedAt,
       receivedAtMs: env.receivedAtMs,
@@ -336,7 +385,10 @@ export function checkMessage(
     // UTF-8 needs at least one byte per UTF-16 unit and at most three: measure bytes only in between.
     const max = options.maxMessageBytes;
     if (json.length > max || (json.length * 3 > max && Buffer.byteLength(json) > max)) {
-      throw new Problem('COLLECT_MESSAGE_TOO_LARGE', `The message is larger than ${max} bytes`, { pointer: '', maxBytes: max });
+      throw new Problem('COLLECT_MESSAGE_TOO_LARGE', `The message is larger than ${max} bytes`, {
+        pointer: '',
+        maxBytes: max,
+      });
     }
     return {
       ok: true,
@@ -351,7 +403,8 @@ export function checkMessage(
       json,
     };
   } catch (error) {
-    if (error instanceof Problem) return invalid(index, messageId, clientId !== undefined, error.code, error.message, error.details);
+    if (error instanceof Problem)
+      return invalid(index, messageId, clientId !== undefined, error.code, error.message, error.details);
     throw error;
   }
 }
@@ -386,17 +439,27 @@ export function parseEnvelopeSentAt(value: unknown): { sentAtMs?: number; sentAt
  * The envelope's `context`: an object or absent, held to the same structural rules as a message (it is
  * merged into each message's `context`, one level down). Anything else is COLLECT_INVALID_BATCH.
  */
-export function parseEnvelopeContext(value: unknown, maxDepth: number, checkForbiddenKeys: boolean): JsonObject | undefined {
+export function parseEnvelopeContext(
+  value: unknown,
+  maxDepth: number,
+  checkForbiddenKeys: boolean,
+): JsonObject | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== 'object' || Array.isArray(value)) {
-    throw CollectErrors.create('COLLECT_INVALID_BATCH', 'The batch context must be an object', { details: { pointer: '/context' } });
+    throw CollectErrors.create('COLLECT_INVALID_BATCH', 'The batch context must be an object', {
+      details: { pointer: '/context' },
+    });
   }
   const problem = checkStructure(value, 2, maxDepth, checkForbiddenKeys);
   if (problem) {
     const pointer = '/context' + pointerOf(problem.path.reverse());
-    throw CollectErrors.create('COLLECT_INVALID_BATCH', `The batch context is invalid at ${pointer} (${problem.code})`, {
-      details: { pointer, reason: problem.code },
-    });
+    throw CollectErrors.create(
+      'COLLECT_INVALID_BATCH',
+      `The batch context is invalid at ${pointer} (${problem.code})`,
+      {
+        details: { pointer, reason: problem.code },
+      },
+    );
   }
   return value as JsonObject;
 }

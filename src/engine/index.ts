@@ -1,1 +1,5 @@
 export { errorRegistries } from './error-registries.js';
+export { startEngine } from './engine.js';
+export type { RunningEngine } from './engine.js';
+export { resolveEngineOptions } from './options.js';
+export type { EngineOptions, ResolvedEngineOptions } from './options.js';

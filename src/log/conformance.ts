@@ -121,7 +121,8 @@ async function readRange(log: EventLog, partition: number, from: number, to: num
   try {
     while (reader.position < to) {
       const batch = await reader.read({ maxRecords: Math.min(500, to - reader.position), waitMs: 10_000 });
-      if (batch.length === 0) throw new Error(`partition ${partition}: no record at ${reader.position} (expected up to ${to})`);
+      if (batch.length === 0)
+        throw new Error(`partition ${partition}: no record at ${reader.position} (expected up to ${to})`);
       records.push(...batch);
     }
   } finally {
@@ -156,8 +157,10 @@ class Expected {
   add(positions: readonly LogPosition[], entries: readonly LogEntry[]): void {
     positions.forEach((position, i) => {
       let partition = this.byPartition.get(position.partition);
-      if (!partition) this.byPartition.set(position.partition, (partition = new Map()));
-      expect(partition.has(position.offset), `position ${position.partition}:${position.offset} given twice`).toBe(false);
+      if (!partition) this.byPartition.set(position.partition, (partition = new Map<number, LogEntry>()));
+      expect(partition.has(position.offset), `position ${position.partition}:${position.offset} given twice`).toBe(
+        false,
+      );
       partition.set(position.offset, entries[i]!);
     });
   }
@@ -230,9 +233,7 @@ interface ChildRun {
 }
 
 type KillPlan =
-  | { readonly beforeReadyMs: number }
-  | { readonly afterReadyMs: number }
-  | { readonly afterFirstAckMs: number };
+  { readonly beforeReadyMs: number } | { readonly afterReadyMs: number } | { readonly afterFirstAckMs: number };
 
 function runCrashChild(spec: CrashChildSpec, plan: KillPlan): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
@@ -336,7 +337,10 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
 
     const context = (): EventLogTestContext => {
       const logs: LoggedLine[] = [];
-      const logger = pino({ level: 'debug' }, { write: (line: string) => void logs.push(JSON.parse(line) as LoggedLine) });
+      const logger = pino(
+        { level: 'debug' },
+        { write: (line: string) => void logs.push(JSON.parse(line) as LoggedLine) },
+      );
       const slug = options.name.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
       return {
         namespace: `${slug}-${process.pid}-${++counter}-${randomUUID().slice(0, 8)}`,
@@ -351,8 +355,7 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       return log;
     };
     const create = (ctx: EventLogTestContext) => track(options.create(ctx));
-    const reopen = (ctx: EventLogTestContext) =>
-      track(need(options.reopen, 'reopen', 'reopen')(ctx));
+    const reopen = (ctx: EventLogTestContext) => track(need(options.reopen, 'reopen', 'reopen')(ctx));
 
     afterEach(async () => {
       for (const log of opened.splice(0)) await log.close().catch(() => undefined);
@@ -362,7 +365,9 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       const log = await create(context());
       expect(log.partitionCount).toBe(partitionCount);
       const rand = prng(7);
-      const keys = Array.from({ length: 300 }, (_, i) => (i % 3 === 0 ? `user:${i}` : i % 3 === 1 ? `anon:ü${i}😀` : `${rand()}`));
+      const keys = Array.from({ length: 300 }, (_, i) =>
+        i % 3 === 0 ? `user:${i}` : i % 3 === 1 ? `anon:ü${i}😀` : `${rand()}`,
+      );
       for (const key of keys) {
         expect(log.partitionOf(key)).toBe(partitionFor(key, partitionCount));
         expect(log.partitionOf(key)).toBe(log.partitionOf(key));
@@ -370,7 +375,9 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       const entries = keys.slice(0, 60).map((key, i) => ({ key, value: text(`v${i}`), timestampMs: 1_000 + i }));
       const positions = await log.append(entries);
       expect(positions).toHaveLength(entries.length);
-      positions.forEach((position, i) => expect(position.partition).toBe(partitionFor(entries[i]!.key, partitionCount)));
+      positions.forEach((position, i) =>
+        expect(position.partition).toBe(partitionFor(entries[i]!.key, partitionCount)),
+      );
     });
 
     test(T.denseOffsets, async () => {
@@ -378,7 +385,11 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       for (let p = 0; p < partitionCount; p++) expect(await log.offsets(p)).toEqual({ start: 0, end: 0 });
       const seen = new Map<number, number[]>();
       for (let round = 0; round < 3; round++) {
-        const entries = Array.from({ length: 25 }, (_, i) => ({ key: `k${(i * 7 + round) % 11}`, value: text(`${round}.${i}`), timestampMs: i }));
+        const entries = Array.from({ length: 25 }, (_, i) => ({
+          key: `k${(i * 7 + round) % 11}`,
+          value: text(`${round}.${i}`),
+          timestampMs: i,
+        }));
         for (const { partition, offset } of await log.append(entries)) {
           seen.set(partition, [...(seen.get(partition) ?? []), offset]);
         }
@@ -513,7 +524,9 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
         expect(await log.offsets(p), `seed ${seed}`).toEqual({ start: 0, end: count });
         const records = await readRange(log, p, 0, count);
         expectDense(records, p, 0);
-        records.forEach((record) => expectSameRecord(record, expected.get(p, record.offset)!, `seed ${seed} ${p}:${record.offset}`));
+        records.forEach((record) =>
+          expectSameRecord(record, expected.get(p, record.offset)!, `seed ${seed} ${p}:${record.offset}`),
+        );
       }
       expect(total).toBe(batches.reduce((sum, b) => sum + b.length, 0));
     });
@@ -580,7 +593,11 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
         expectDense(records, p, 0);
         records.forEach((r) => expectSameRecord(r, expected.get(p, r.offset)!, `${p}:${r.offset}`));
       }
-      const more = Array.from({ length: 20 }, (_, i) => ({ key: `re-${i % 9}`, value: text(`after ${i}`), timestampMs: 9_000 + i }));
+      const more = Array.from({ length: 20 }, (_, i) => ({
+        key: `re-${i % 9}`,
+        value: text(`after ${i}`),
+        timestampMs: 9_000 + i,
+      }));
       const counts = Array.from({ length: partitionCount }, (_, p) => expected.count(p));
       const positions = await again.append(more);
       for (const { partition, offset } of positions) expect(offset).toBe(counts[partition]!++);
@@ -666,10 +683,18 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
                     : { afterFirstAckMs: Math.floor(rand() * 300) };
           const where = `seed ${seed} trial ${trial} ${JSON.stringify(plan)}`;
           const run = await runCrashChild(
-            { module: crash.module, exportName: crash.exportName, options: crash.options(ctx), seed: seed + trial, concurrency: 4 },
+            {
+              module: crash.module,
+              exportName: crash.exportName,
+              options: crash.options(ctx),
+              seed: seed + trial,
+              concurrency: 4,
+            },
             plan,
           );
-          expect(run.signal, `${where}: the child should die by SIGKILL, it exited ${run.code}: ${run.stderr}`).toBe('SIGKILL');
+          expect(run.signal, `${where}: the child should die by SIGKILL, it exited ${run.code}: ${run.stderr}`).toBe(
+            'SIGKILL',
+          );
           if (run.readyAfterMs !== undefined) readyAfterMs = run.readyAfterMs;
           if (run.acks.length > 0) killedWhileAppending++;
           for (const ack of run.acks) {
@@ -693,11 +718,19 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
             expect(offset, `${where}: append after recovery`).toBe(next[partition]!++);
             const [record] = await readRange(log, partition, offset, offset + 1);
             expectSameRecord(record, entry, `${where}: appended after recovery at ${partition}:${offset}`);
-            acked.set(`${partition}:${offset}`, { p: partition, o: offset, k: entry.key, n: entry.value.byteLength, c: crc32(entry.value) });
+            acked.set(`${partition}:${offset}`, {
+              p: partition,
+              o: offset,
+              k: entry.key,
+              n: entry.value.byteLength,
+              c: crc32(entry.value),
+            });
           }
           await log.close();
         }
-        expect(killedWhileAppending, `seed ${seed}: kills timed after an acknowledgement`).toBeGreaterThanOrEqual(trials - 3);
+        expect(killedWhileAppending, `seed ${seed}: kills timed after an acknowledgement`).toBeGreaterThanOrEqual(
+          trials - 3,
+        );
       },
       600_000,
     );
@@ -708,8 +741,16 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       const log = await create(ctx);
       const key = 'torn-key';
       const p = log.partitionOf(key);
-      const mine = Array.from({ length: 12 }, (_, i) => ({ key, value: text(`torn ${i} `.repeat(i + 1)), timestampMs: i }));
-      const others = Array.from({ length: 16 }, (_, i) => ({ key: `other-${i}`, value: text(`o${i}`), timestampMs: i }));
+      const mine = Array.from({ length: 12 }, (_, i) => ({
+        key,
+        value: text(`torn ${i} `.repeat(i + 1)),
+        timestampMs: i,
+      }));
+      const others = Array.from({ length: 16 }, (_, i) => ({
+        key: `other-${i}`,
+        value: text(`o${i}`),
+        timestampMs: i,
+      }));
       const expected = new Expected();
       for (let i = 0; i < 12; i += 4) expected.add(await log.append(mine.slice(i, i + 4)), mine.slice(i, i + 4));
       expected.add(await log.append(others), others);

@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const module = (await import(pathToFileURL(spec.module).href)) as Record<string, unknown>;
   const factory = module[spec.exportName];
   if (typeof factory !== 'function') throw new Error(`${spec.module} has no function export ${spec.exportName}`);
-  const log = (await (factory as (options: unknown) => EventLog | Promise<EventLog>)(spec.options)) as EventLog;
+  const log = await (factory as (options: unknown) => EventLog | Promise<EventLog>)(spec.options);
   print('ready\n');
   setTimeout(() => process.exit(3), SAFETY_EXIT_MS).unref();
 
@@ -66,7 +66,11 @@ async function main(): Promise<void> {
   const valueSize = () => {
     const r = rand();
     // Mostly event-sized values, some large ones that span read chunks and fill segments quickly.
-    return r < 0.92 ? Math.floor(rand() * 1_500) : r < 0.995 ? 4_000 + Math.floor(rand() * 20_000) : 100_000 + Math.floor(rand() * 150_000);
+    return r < 0.92
+      ? Math.floor(rand() * 1_500)
+      : r < 0.995
+        ? 4_000 + Math.floor(rand() * 20_000)
+        : 100_000 + Math.floor(rand() * 150_000);
   };
 
   const loop = async () => {
@@ -87,7 +91,13 @@ async function main(): Promise<void> {
       }
       const lines = positions.map(({ partition, offset }, i) => {
         const entry = entries[i]!;
-        const ack: CrashAck = { p: partition, o: offset, k: entry.key, n: entry.value.byteLength, c: crc32(entry.value) };
+        const ack: CrashAck = {
+          p: partition,
+          o: offset,
+          k: entry.key,
+          n: entry.value.byteLength,
+          c: crc32(entry.value),
+        };
         return `${JSON.stringify(ack)}\n`;
       });
       print(lines.join(''));

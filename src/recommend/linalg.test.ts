@@ -19,7 +19,7 @@ function randomSpd(n: number, seed: number): Float64Array {
 /** Brute-force inverse by Gauss–Jordan elimination with partial pivoting. */
 function gaussJordanInverse(m: Float64Array, n: number): Float64Array {
   const a = Array.from(m);
-  const inv = Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0));
+  const inv: number[] = Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0));
   for (let c = 0; c < n; c++) {
     let p = c;
     for (let r = c + 1; r < n; r++) if (Math.abs(a[r * n + c]!) > Math.abs(a[p * n + c]!)) p = r;

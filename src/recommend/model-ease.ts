@@ -131,7 +131,7 @@ export class EaseModel implements Recommender {
 
   static fromArtifact(a: ModelArtifact): EaseModel {
     return new EaseModel(
-      resolveEaseOptions(a.options as EaseOptions),
+      resolveEaseOptions(a.options),
       a.arrays.active as Int32Array,
       a.arrays.weights as Float32Array,
       rowsFromArrays(a.arrays),

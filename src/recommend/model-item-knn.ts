@@ -109,7 +109,7 @@ export class ItemKnnModel implements Recommender {
     const name = a.model === 'itemknn' ? 'itemknn' : 'sar';
     return new ItemKnnModel(
       name,
-      resolveItemKnnOptions(a.options as ItemKnnOptions, name),
+      resolveItemKnnOptions(a.options, name),
       a.arrays.simPtr as Int32Array,
       a.arrays.simItems as Int32Array,
       a.arrays.simValues as Float32Array,

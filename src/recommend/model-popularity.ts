@@ -64,7 +64,7 @@ export class PopularityModel implements Recommender {
 
   static fromArtifact(a: ModelArtifact): PopularityModel {
     return new PopularityModel(
-      resolvePopularityOptions(a.options as PopularityOptions),
+      resolvePopularityOptions(a.options),
       a.arrays.scores as Float64Array,
       a.userIds,
       a.itemIds,

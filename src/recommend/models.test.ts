@@ -33,7 +33,7 @@ function clusters(): InteractionMatrix {
 
 function gaussJordanInverse(m: Float64Array, n: number): Float64Array {
   const a = Array.from(m);
-  const inv = Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0));
+  const inv: number[] = Array.from({ length: n * n }, (_, k) => (Math.floor(k / n) === k % n ? 1 : 0));
   for (let c = 0; c < n; c++) {
     const d = a[c * n + c]!;
     for (let k = 0; k < n; k++) {
@@ -138,7 +138,7 @@ describe('item-kNN / SAR', () => {
     ]);
     const m = buildInteractionMatrix(log);
     const model = fitItemKnn(m, 'sar', resolveItemKnnOptions({ timeDecayHalfLifeDays: 30 }, 'sar'));
-    const uRow = model.rows.values.subarray(m.userPtr[0]!, m.userPtr[1]!);
+    const uRow = model.rows.values.subarray(m.userPtr[0], m.userPtr[1]);
     expect(Array.from(uRow).sort()).toEqual([2, 4]);
   });
 
@@ -170,7 +170,7 @@ describe('iALS', () => {
     const trained = new Float64Array(m.itemCount);
     const folded = new Float64Array(m.itemCount);
     model.scoreUser(u, trained);
-    const items = m.userItems.subarray(m.userPtr[u]!, m.userPtr[u + 1]!);
+    const items = m.userItems.subarray(m.userPtr[u], m.userPtr[u + 1]);
     model.scoreItems(items, Array.from(items, () => 1), folded);
     for (let i = 0; i < m.itemCount; i++) if (Number.isFinite(trained[i]!)) expect(folded[i]!).toBeCloseTo(trained[i]!, 3);
   });

@@ -24,29 +24,29 @@ export interface ItemKnnOptions {
 export type ResolvedItemKnnOptions = Readonly<Required<ItemKnnOptions>>;
 
 export interface EaseOptions {
-  /** L2 regularisation λ added to the Gram diagonal. @default 250 */
+  /** L2 regularisation λ added to the Gram diagonal. @default 800 */
   readonly lambda?: number;
   /**
    * Extra, popularity-proportional regularisation p/(1−p)·G_ii (the dropout emphasis of EDLAE,
-   * Steck 2020); 0 gives plain EASE. @default 0.25
+   * Steck 2020); 0 gives plain EASE. @default 0
    */
   readonly dropout?: number;
   /** Train on 1 per interaction instead of its weight. @default true */
   readonly binarize?: boolean;
   /**
    * At most this many items (the most interacted) enter the n×n model; the inverse costs n³/2,
-   * so this caps training time on large catalogues. Items without interactions never enter. @default 4000
+   * so this caps training time on large catalogues (2500 items ≈ 8 G multiply-adds). Items without interactions never enter. @default 2500
    */
   readonly maxItems?: number;
 }
 export type ResolvedEaseOptions = Readonly<Required<EaseOptions>>;
 
 export interface IalsOptions {
-  /** Latent factors. @default 64 */
+  /** Latent factors. @default 48 */
   readonly factors?: number;
-  /** L2 regularisation on user and item factors. @default 5 */
+  /** L2 regularisation on user and item factors. @default 50 */
   readonly regularization?: number;
-  /** Confidence c = 1 + alpha·value (Hu, Koren, Volinsky 2008). @default 2 */
+  /** Confidence c = 1 + alpha·value (Hu, Koren, Volinsky 2008). @default 5 */
   readonly alpha?: number;
   /** Alternating sweeps (users then items). @default 12 */
   readonly iterations?: number;
@@ -120,19 +120,19 @@ export function resolveItemKnnOptions(partial: ItemKnnOptions = {}, flavour: 'sa
 export function resolveEaseOptions(partial: EaseOptions = {}): ResolvedEaseOptions {
   checkKeys(partial, ['lambda', 'dropout', 'binarize', 'maxItems']);
   return Object.freeze({
-    lambda: num('lambda', partial.lambda ?? 250, 0),
-    dropout: num('dropout', partial.dropout ?? 0.25, 0, 0.95),
+    lambda: num('lambda', partial.lambda ?? 800, 0),
+    dropout: num('dropout', partial.dropout ?? 0, 0, 0.95),
     binarize: bool('binarize', partial.binarize ?? true),
-    maxItems: num('maxItems', partial.maxItems ?? 4000, 1, Infinity, true),
+    maxItems: num('maxItems', partial.maxItems ?? 2500, 1, Infinity, true),
   });
 }
 
 export function resolveIalsOptions(partial: IalsOptions = {}): ResolvedIalsOptions {
   checkKeys(partial, ['factors', 'regularization', 'alpha', 'iterations', 'cgSteps', 'binarize', 'initScale', 'seed']);
   return Object.freeze({
-    factors: num('factors', partial.factors ?? 64, 1, 1024, true),
-    regularization: num('regularization', partial.regularization ?? 5, 0),
-    alpha: num('alpha', partial.alpha ?? 2, 0),
+    factors: num('factors', partial.factors ?? 48, 1, 1024, true),
+    regularization: num('regularization', partial.regularization ?? 50, 0),
+    alpha: num('alpha', partial.alpha ?? 5, 0),
     iterations: num('iterations', partial.iterations ?? 12, 1, 1000, true),
     cgSteps: num('cgSteps', partial.cgSteps ?? 3, 1, 1024, true),
     binarize: bool('binarize', partial.binarize ?? true),
@@ -150,14 +150,14 @@ export function resolvePopularityOptions(partial: PopularityOptions = {}): Resol
 export function resolveModelOptions(name: ModelName, partial: Readonly<Record<string, unknown>> = {}): Readonly<Record<string, unknown>> {
   switch (name) {
     case 'popularity':
-      return resolvePopularityOptions(partial as PopularityOptions);
+      return resolvePopularityOptions(partial);
     case 'itemknn':
-      return resolveItemKnnOptions(partial as ItemKnnOptions, 'itemknn');
+      return resolveItemKnnOptions(partial, 'itemknn');
     case 'sar':
-      return resolveItemKnnOptions(partial as ItemKnnOptions, 'sar');
+      return resolveItemKnnOptions(partial, 'sar');
     case 'ease':
-      return resolveEaseOptions(partial as EaseOptions);
+      return resolveEaseOptions(partial);
     case 'ials':
-      return resolveIalsOptions(partial as IalsOptions);
+      return resolveIalsOptions(partial);
   }
 }

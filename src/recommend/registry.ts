@@ -3,7 +3,6 @@ import { createEaseTrainer, EaseModel } from './model-ease.js';
 import { createIalsTrainer, IalsModel } from './model-ials.js';
 import { createItemKnnTrainer, ItemKnnModel } from './model-item-knn.js';
 import { createPopularityTrainer, PopularityModel } from './model-popularity.js';
-import type { ModelOptionsByName } from './options.js';
 import { isModelName, MODEL_NAMES } from './types.js';
 import type { ModelArtifact, ModelName, Recommender, Trainer } from './types.js';
 
@@ -14,15 +13,15 @@ import type { ModelArtifact, ModelName, Recommender, Trainer } from './types.js'
 export function createTrainer(name: ModelName, options: Readonly<Record<string, unknown>> = {}): Trainer {
   switch (name) {
     case 'popularity':
-      return createPopularityTrainer(options as ModelOptionsByName['popularity']);
+      return createPopularityTrainer(options);
     case 'itemknn':
-      return createItemKnnTrainer('itemknn', options as ModelOptionsByName['itemknn']);
+      return createItemKnnTrainer('itemknn', options);
     case 'sar':
-      return createItemKnnTrainer('sar', options as ModelOptionsByName['sar']);
+      return createItemKnnTrainer('sar', options);
     case 'ease':
-      return createEaseTrainer(options as ModelOptionsByName['ease']);
+      return createEaseTrainer(options);
     case 'ials':
-      return createIalsTrainer(options as ModelOptionsByName['ials']);
+      return createIalsTrainer(options);
   }
   throw unknownModel(name);
 }

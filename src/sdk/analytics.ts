@@ -392,7 +392,7 @@ export function createAnalytics(options: SdkOptions): Analytics {
       env.clearTimeout(timer);
       if (!env.eventSource) return env.warn('EventSource is not available');
       const anonymous = anonymousId();
-      const id = anonymous;
+      const id = storedUser().userId ?? anonymous;
       const es = (source = env.eventSource(
         `${o.host}/v1/profiles/${enc(id)}/stream?writeKey=${enc(o.writeKey)}&anonymousId=${enc(anonymous)}`,
       ));

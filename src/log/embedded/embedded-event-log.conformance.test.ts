@@ -14,7 +14,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const dirOf = (ctx: EventLogTestContext) => join(root, ctx.namespace);
 // Small segments so that reads, recovery and the crash test cross segment boundaries.
-const options = (ctx: EventLogTestContext) => ({ dir: dirOf(ctx), partitionCount: ctx.partitionCount, segmentBytes: 256 * 1024 });
+const options = (ctx: EventLogTestContext) => ({
+  dir: dirOf(ctx),
+  partitionCount: ctx.partitionCount,
+  segmentBytes: 256 * 1024,
+});
 const open_ = (ctx: EventLogTestContext) => createEmbeddedEventLog({ ...options(ctx), logger: ctx.logger });
 
 runEventLogConformance({
@@ -49,12 +53,20 @@ runEventLogConformance({
       }
       // Cut inside the last record, then add bytes a crashed write could have left.
       truncateSync(path, last.pos + 1 + Math.floor(Math.random() * (last.length - 2)));
-      appendFileSync(path, Buffer.from(Array.from({ length: 1 + Math.floor(Math.random() * 64) }, () => Math.floor(Math.random() * 256))));
+      appendFileSync(
+        path,
+        Buffer.from(Array.from({ length: 1 + Math.floor(Math.random() * 64) }, () => Math.floor(Math.random() * 256))),
+      );
     },
   },
   retention: {
     create: (ctx) =>
-      createEmbeddedEventLog({ ...options(ctx), segmentBytes: 4 * 1024, retentionBytes: 16 * 1024, logger: ctx.logger }),
+      createEmbeddedEventLog({
+        ...options(ctx),
+        segmentBytes: 4 * 1024,
+        retentionBytes: 16 * 1024,
+        logger: ctx.logger,
+      }),
     enforce: async (log) => {
       await (log as Awaited<ReturnType<typeof createEmbeddedEventLog>>).enforceRetention();
     },

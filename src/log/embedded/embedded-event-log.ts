@@ -127,12 +127,7 @@ class PartitionLog {
  * successor was created, so only the last one can have a torn tail: it is scanned with CRCs and truncated
  * at the first invalid frame.
  */
-async function openPartition(
-  root: string,
-  partition: number,
-  pool: ChunkPool,
-  logger: Logger,
-): Promise<PartitionLog> {
+async function openPartition(root: string, partition: number, pool: ChunkPool, logger: Logger): Promise<PartitionLog> {
   const dir = join(root, partitionDirName(partition));
   mkdirSync(dir, { recursive: true });
   const dirHandle = await open(dir, 'r');
@@ -164,7 +159,12 @@ async function openPartition(
   }
 }
 
-async function recoverActiveSegment(part: PartitionLog, segment: Segment, file: FileHandle, logger: Logger): Promise<void> {
+async function recoverActiveSegment(
+  part: PartitionLog,
+  segment: Segment,
+  file: FileHandle,
+  logger: Logger,
+): Promise<void> {
   const { size } = await file.stat();
   const head = Buffer.alloc(SEGMENT_HEADER_BYTES);
   const { bytesRead } = await file.read(head, 0, SEGMENT_HEADER_BYTES, 0);
@@ -177,7 +177,10 @@ async function recoverActiveSegment(part: PartitionLog, segment: Segment, file: 
   let end = { pos: SEGMENT_HEADER_BYTES, offset: segment.base };
   if (header === 'torn') {
     // A crash while the segment was being created: it never held an acknowledged record.
-    logger.warn({ partition: part.partition, segment: segment.path, bytes: size }, 'event log: rewrote a torn segment header');
+    logger.warn(
+      { partition: part.partition, segment: segment.path, bytes: size },
+      'event log: rewrote a torn segment header',
+    );
     await file.truncate(0);
     await file.write(encodeSegmentHeader(segment.base), 0, SEGMENT_HEADER_BYTES, 0);
     await file.datasync();
@@ -395,13 +398,15 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
   }
 
   offsets(partition: number): Promise<PartitionOffsets> {
-    if (!isPartition(partition, this.partitionCount)) return Promise.reject(invalidPartition(partition, this.partitionCount));
+    if (!isPartition(partition, this.partitionCount))
+      return Promise.reject(invalidPartition(partition, this.partitionCount));
     const part = this.parts[partition]!;
     return Promise.resolve({ start: part.start, end: part.durableEnd });
   }
 
   openReader(partition: number, fromOffset: number): Promise<LogReader> {
-    if (!isPartition(partition, this.partitionCount)) return Promise.reject(invalidPartition(partition, this.partitionCount));
+    if (!isPartition(partition, this.partitionCount))
+      return Promise.reject(invalidPartition(partition, this.partitionCount));
     if (this.state === 'closed') return Promise.reject(LogErrors.create('LOG_CLOSED'));
     const part = this.parts[partition]!;
     const source: ReaderSource = {
@@ -433,15 +438,13 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
       recordsPerFlush: { count: c.flushes, sum: c.flushRecords, max: c.flushRecordsMax },
       pendingBytes: this.backlogBytes,
       segmentsDeleted: c.segmentsDeleted,
-      partitions: this.parts.map(
-        (part): EmbeddedPartitionStats => ({
-          partition: part.partition,
-          start: part.start,
-          end: part.durableEnd,
-          segments: part.segments.length,
-          bytes: part.segments.reduce((sum, s) => sum + (s === part.active ? part.durableBytes : s.bytes), 0),
-        }),
-      ),
+      partitions: this.parts.map((part): EmbeddedPartitionStats => ({
+        partition: part.partition,
+        start: part.start,
+        end: part.durableEnd,
+        segments: part.segments.length,
+        bytes: part.segments.reduce((sum, s) => sum + (s === part.active ? part.durableBytes : s.bytes), 0),
+      })),
     };
   }
 
@@ -535,7 +538,7 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
         );
       }
     }
-    if (failed.size < jobs.length) this.durableFile.write(this.offsetsView);
+    if (failed.size < jobs.length) this.writeDurableFile();
     const c = this.counters;
     c.flushes++;
     c.flushRecords += records;
@@ -606,6 +609,15 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
     return roll;
   }
 
+  /** The DURABLE file is only a hint for readers in other processes: failing to update it fails no append. */
+  private writeDurableFile(): void {
+    try {
+      this.durableFile.write(this.offsetsView);
+    } catch (err) {
+      this.options.logger.warn({ err }, 'event log: could not update the DURABLE file');
+    }
+  }
+
   private scheduleRetry(): void {
     if (this.retryTimer || this.state !== 'open') return;
     const delay = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** Math.min(this.consecutiveFailures, 10));
@@ -655,7 +667,7 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
         changed = true;
       }
     }
-    if (changed && this.state === 'open') this.durableFile.write(this.offsetsView);
+    if (changed && this.state === 'open') this.writeDurableFile();
   }
 
   private async learnMaxTimestamp(segment: Segment): Promise<number | undefined> {
@@ -696,7 +708,7 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
       await part.file.close().catch(() => undefined);
       await part.dirHandle.close().catch(() => undefined);
     }
-    this.durableFile.write(this.offsetsView);
+    this.writeDurableFile();
     this.durableFile.close();
     this.lock.release();
   }
@@ -778,12 +790,14 @@ class EmbeddedEventLogReaderMode implements EmbeddedEventLog {
   }
 
   offsets(partition: number): Promise<PartitionOffsets> {
-    if (!isPartition(partition, this.partitionCount)) return Promise.reject(invalidPartition(partition, this.partitionCount));
+    if (!isPartition(partition, this.partitionCount))
+      return Promise.reject(invalidPartition(partition, this.partitionCount));
     return Promise.resolve({ start: this.view.start(partition), end: this.view.end(partition) });
   }
 
   openReader(partition: number, fromOffset: number): Promise<LogReader> {
-    if (!isPartition(partition, this.partitionCount)) return Promise.reject(invalidPartition(partition, this.partitionCount));
+    if (!isPartition(partition, this.partitionCount))
+      return Promise.reject(invalidPartition(partition, this.partitionCount));
     if (this.closed) return Promise.reject(LogErrors.create('LOG_CLOSED'));
     const part = this.partitions[partition]!;
     const source: ReaderSource = {

@@ -83,7 +83,12 @@ describe('PendingFrames', () => {
 
   function push(pending: PendingFrames, offset: number, key: string, size: number): void {
     const value = new Uint8Array(size).fill(offset % 256);
-    pending.push(offset, { key, value, timestampMs: offset }, Buffer.byteLength(key), frameLength(Buffer.byteLength(key), size));
+    pending.push(
+      offset,
+      { key, value, timestampMs: offset },
+      Buffer.byteLength(key),
+      frameLength(Buffer.byteLength(key), size),
+    );
   }
 
   it('keeps offset order across chunks and frames larger than a chunk', () => {

@@ -53,7 +53,10 @@ describe('resolveEmbeddedEventLogOptions', () => {
   it('takes a shared buffer only in reader mode', () => {
     const shared = new SharedArrayBuffer(64);
     expect(resolveEmbeddedEventLogOptions({ dir: 'd', mode: 'reader', shared }).shared).toBe(shared);
-    expect(codeAndField(() => resolveEmbeddedEventLogOptions({ dir: 'd', shared }))).toEqual(['LOG_INVALID_OPTIONS', 'shared']);
+    expect(codeAndField(() => resolveEmbeddedEventLogOptions({ dir: 'd', shared }))).toEqual([
+      'LOG_INVALID_OPTIONS',
+      'shared',
+    ]);
   });
 
   it.each([

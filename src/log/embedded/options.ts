@@ -74,8 +74,10 @@ export interface ResolvedEmbeddedEventLogOptions {
   readonly logger: Logger;
 }
 
+const DEFAULT_MODE: EmbeddedLogMode = 'writer';
+
 export const EMBEDDED_LOG_DEFAULTS = Object.freeze({
-  mode: 'writer' as EmbeddedLogMode,
+  mode: DEFAULT_MODE,
   partitionCount: 4,
   segmentBytes: 64 * MiB,
   retentionMs: Number.POSITIVE_INFINITY,
@@ -92,7 +94,12 @@ function invalid(field: string, value: unknown, why: string): never {
   });
 }
 
-function positiveInteger(field: string, value: number | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+function positiveInteger(
+  field: string,
+  value: number | undefined,
+  fallback: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (!Number.isInteger(value) || value < 1 || value > max) invalid(field, value, `must be an integer in 1..${max}`);
   return value;
@@ -123,17 +130,24 @@ function duration(field: string, value: Duration | undefined, fallback: number, 
 
 /** Fills defaults, validates, freezes. Throws LOG_INVALID_OPTIONS naming the field. */
 export function resolveEmbeddedEventLogOptions(options: EmbeddedEventLogOptions): ResolvedEmbeddedEventLogOptions {
-  if (typeof options.dir !== 'string' || options.dir.length === 0) invalid('dir', options.dir, 'a directory path is required');
+  if (typeof options.dir !== 'string' || options.dir.length === 0)
+    invalid('dir', options.dir, 'a directory path is required');
   const mode = options.mode ?? EMBEDDED_LOG_DEFAULTS.mode;
   if (!EMBEDDED_LOG_MODES.includes(mode)) invalid('mode', mode, `must be one of ${EMBEDDED_LOG_MODES.join(', ')}`);
   if (options.shared !== undefined) {
     if (mode !== 'reader') invalid('shared', options.shared, 'is only for mode "reader"');
-    if (!(options.shared instanceof SharedArrayBuffer)) invalid('shared', options.shared, 'must be a SharedArrayBuffer');
+    if (!(options.shared instanceof SharedArrayBuffer))
+      invalid('shared', options.shared, 'must be a SharedArrayBuffer');
   }
   return Object.freeze({
     dir: options.dir,
     mode,
-    partitionCount: positiveInteger('partitionCount', options.partitionCount, EMBEDDED_LOG_DEFAULTS.partitionCount, 10_000),
+    partitionCount: positiveInteger(
+      'partitionCount',
+      options.partitionCount,
+      EMBEDDED_LOG_DEFAULTS.partitionCount,
+      10_000,
+    ),
     segmentBytes: positiveInteger('segmentBytes', options.segmentBytes, EMBEDDED_LOG_DEFAULTS.segmentBytes, 2 ** 40),
     retentionMs: duration('retentionMs', options.retentionMs, EMBEDDED_LOG_DEFAULTS.retentionMs, true),
     retentionBytes: byteLimit('retentionBytes', options.retentionBytes, EMBEDDED_LOG_DEFAULTS.retentionBytes),
@@ -151,7 +165,12 @@ export function resolveEmbeddedEventLogOptions(options: EmbeddedEventLogOptions)
       MAX_RECORD_BYTES_LIMIT,
     ),
     shared: options.shared,
-    pollIntervalMs: positiveInteger('pollIntervalMs', options.pollIntervalMs, EMBEDDED_LOG_DEFAULTS.pollIntervalMs, 60_000),
+    pollIntervalMs: positiveInteger(
+      'pollIntervalMs',
+      options.pollIntervalMs,
+      EMBEDDED_LOG_DEFAULTS.pollIntervalMs,
+      60_000,
+    ),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger(),
   });

@@ -134,7 +134,9 @@ export class EmbeddedLogReader implements LogReader {
     }
     const rel = this.filePos - this.bufFilePos;
     const known =
-      rel >= 0 && rel + FRAME_HEADER_BYTES <= this.bufLen && this.next < this.bufSafeEnd ? this.buf.readUInt32LE(rel) : 0;
+      rel >= 0 && rel + FRAME_HEADER_BYTES <= this.bufLen && this.next < this.bufSafeEnd
+        ? this.buf.readUInt32LE(rel)
+        : 0;
     await this.fill(end, Math.min(MAX_FRAME_BYTES, Math.max(known, FRAME_HEADER_BYTES)));
     if (this.bufLen === 0) {
       // This segment holds nothing more: the next durable record starts the following segment.
@@ -157,7 +159,8 @@ export class EmbeddedLogReader implements LogReader {
 
   private async fill(end: number, minBytes: number): Promise<void> {
     if (this.buf.length < minBytes) this.buf = Buffer.allocUnsafe(minBytes);
-    else if (this.buf.length > READ_CHUNK_BYTES && minBytes <= READ_CHUNK_BYTES) this.buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
+    else if (this.buf.length > READ_CHUNK_BYTES && minBytes <= READ_CHUNK_BYTES)
+      this.buf = Buffer.allocUnsafe(READ_CHUNK_BYTES);
     // `end` was observed before this read: frames below it are complete on disk and safe to cache.
     this.bufSafeEnd = end;
     const { bytesRead } = await this.fh!.read(this.buf, 0, this.buf.length, this.filePos);

@@ -1,0 +1,201 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { createLogger, parseProfileKey, type Logger } from '../core/index.js';
+import { createCollector, type Collector } from '../collect/index.js';
+import { createEmbeddedEventLog, type EmbeddedEventLog } from '../log/index.js';
+import { ProfileReader } from '../profiles/index.js';
+import { createHttpServer, healthRoutes, profileRoutes, SseHub, type RouteModule } from '../serve/index.js';
+import { LmdbMetadataStore, LmdbStateStore } from '../store/index.js';
+import { TaskGroup, resolveStreamOptions, type CommitReport } from '../stream/index.js';
+import { resolveKeys } from './keys.js';
+import { resolveEngineOptions, type EngineOptions } from './options.js';
+import { createPipeline, type PipelineConfig } from './pipeline.js';
+import { StreamPool } from './stream-pool.js';
+
+export interface RunningEngine {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly writeKey: string;
+  readonly secretKey: string;
+  /** True when this start generated the keys (first start of this data dir). */
+  readonly keysGenerated: boolean;
+  readonly app: Awaited<ReturnType<typeof createHttpServer>>;
+  readonly logger: Logger;
+  stop(): Promise<void>;
+}
+
+/** Stream side of the engine: worker threads, or (streamWorkers = 0) tasks on the main thread. */
+interface StreamRunner {
+  setPipeline(config: PipelineConfig): void;
+  positions(): { partition: number; offset: number; watermarkMs: number }[];
+  stop(): Promise<void>;
+}
+
+/**
+ * The embedded engine: one process runs collection (HTTP + durable log), the stream (worker threads),
+ * the stores and the API. Data flows one way: collect → log → stream → store → serve.
+ */
+export async function startEngine(input: EngineOptions = {}): Promise<RunningEngine> {
+  const options = resolveEngineOptions(input);
+  const logger = options.logger ?? createLogger({ level: options.logLevel });
+  const { dataDir, clock } = options;
+  mkdirSync(dataDir, { recursive: true });
+  const keys = resolveKeys(dataDir, { writeKey: options.writeKey, secretKey: options.secretKey });
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.splice(0).reverse()) {
+      await close().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    }
+  };
+
+  try {
+    const metadata = new LmdbMetadataStore({ dir: join(dataDir, 'metadata') });
+    closers.push(() => metadata.close());
+    const logDir = join(dataDir, 'log');
+    const log: EmbeddedEventLog = await createEmbeddedEventLog({
+      ...options.log,
+      dir: logDir,
+      partitionCount: options.partitions,
+      clock,
+      logger: logger.child({ component: 'log' }),
+    });
+    closers.push(() => log.close());
+    const stateDir = join(dataDir, 'state');
+    const state = new LmdbStateStore({ dir: stateDir });
+    closers.push(() => state.close());
+
+    const collector: Collector = createCollector({
+      log,
+      metadata,
+      clock,
+      logger: logger.child({ component: 'collect' }),
+      options: options.collector,
+    });
+    await collector.start();
+    closers.push(() => collector.close());
+
+    const metrics = new Registry();
+    collectDefaultMetrics({ register: metrics, prefix: 'kairos_process_' });
+    const streamMetrics = createStreamMetrics(metrics);
+    const hub = new SseHub();
+    closers.push(() => Promise.resolve(hub.close()));
+
+    const onCommit = (report: CommitReport) => {
+      streamMetrics.record(report);
+      for (const { value } of report.outbox) {
+        const record = value as { profileKey?: unknown; type?: unknown };
+        if (typeof record.profileKey === 'string' && (record.type === 'enter' || record.type === 'exit')) {
+          hub.publish({ profileKey: record.profileKey, event: 'segment', data: record });
+        }
+      }
+    };
+
+    const streamOptions = resolveStreamOptions({ ...options.stream, clock, logger: logger.child({ component: 'stream' }) });
+    const pipeline: PipelineConfig = { version: 1 };
+    let stream: StreamRunner;
+    if (options.streamWorkers === 0) {
+      const group = new TaskGroup({
+        partitions: Array.from({ length: log.partitionCount }, (_, p) => p),
+        log,
+        store: state,
+        options: streamOptions,
+        owner: `embedded-main-${process.pid}`,
+        pipeline: createPipeline(pipeline),
+        onCommit,
+      });
+      await group.start();
+      stream = {
+        setPipeline: (config) => group.setPipeline(createPipeline(config)),
+        positions: () => group.positions(),
+        stop: () => group.stop(),
+      };
+    } else {
+      const pool = new StreamPool({
+        workers: options.streamWorkers,
+        partitionCount: log.partitionCount,
+        logDir,
+        shared: log.shared,
+        stateDir,
+        stream: streamOptions,
+        pipeline,
+        logLevel: options.logLevel,
+        logger: logger.child({ component: 'stream' }),
+        onCommit,
+      });
+      await pool.start();
+      stream = {
+        setPipeline: (config) => pool.setPipeline(config),
+        positions: () => [...pool.partitionPositions()].map(([partition, p]) => ({ partition, ...p })),
+        stop: () => pool.stop(),
+      };
+    }
+    closers.push(() => stream.stop());
+
+    const profiles = new ProfileReader({
+      store: state,
+      resolveKey: (key) => {
+        const { kind, id } = parseProfileKey(key);
+        return collector.resolveProfileKey(kind === 'user' ? { userId: id } : { anonymousId: id }) ?? key;
+      },
+    });
+
+    let ready = false;
+    const routes: RouteModule[] = [
+      healthRoutes({
+        isReady: () => ready,
+        readiness: () => ({ partitions: stream.positions() }),
+      }),
+      profileRoutes({ profiles, hub }),
+    ];
+    const app = await createHttpServer({ keys, logger, metrics, routes, version: '0.1.0' });
+    closers.push(() => app.close());
+    await app.listen({ host: options.host, port: options.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : options.port;
+    ready = true;
+    const url = `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}`;
+    return {
+      url,
+      host: options.host,
+      port,
+      dataDir,
+      writeKey: keys.writeKeys[0]!,
+      secretKey: keys.secretKeys[0]!,
+      keysGenerated: keys.generated,
+      app,
+      logger,
+      stop: async () => {
+        ready = false;
+        await closeAll();
+      },
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+function createStreamMetrics(registry: Registry) {
+  const processed = new Counter({ name: 'kairos_stream_events_processed_total', help: 'Log records processed by stream tasks', registers: [registry] });
+  const late = new Counter({ name: 'kairos_stream_late_records_total', help: 'Records sent to the late side-output', registers: [registry] });
+  const duplicates = new Counter({ name: 'kairos_stream_duplicates_total', help: 'Duplicate message ids dropped by stream tasks', registers: [registry] });
+  const commits = new Counter({ name: 'kairos_stream_commits_total', help: 'Atomic state commits', registers: [registry] });
+  const outbox = new Counter({ name: 'kairos_stream_outbox_records_total', help: 'Outbox records committed', registers: [registry] });
+  const watermark = new Gauge({ name: 'kairos_stream_watermark_ms', help: 'Event-time watermark per partition', labelNames: ['partition'], registers: [registry] });
+  const offset = new Gauge({ name: 'kairos_stream_committed_offset', help: 'Next log offset per partition', labelNames: ['partition'], registers: [registry] });
+  return {
+    record(report: CommitReport) {
+      commits.inc();
+      if (report.processed) processed.inc(report.processed);
+      if (report.late) late.inc(report.late);
+      if (report.duplicates) duplicates.inc(report.duplicates);
+      if (report.outbox.length) outbox.inc(report.outbox.length);
+      const partition = String(report.partition);
+      if (report.watermarkMs > -8e15) watermark.set({ partition }, report.watermarkMs);
+      offset.set({ partition }, report.offset);
+    },
+  };
+}

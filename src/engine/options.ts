@@ -1,0 +1,77 @@
+import { resolve } from 'node:path';
+import { CoreErrors, systemClock, type Clock, type Logger } from '../core/index.js';
+import type { StreamOptions } from '../stream/index.js';
+
+/**
+ * Options of an embedded engine (`kairos start`). The entry point maps the process environment
+ * (HOST, PORT, KAIROS_DATA_DIR, KAIROS_WRITE_KEY, KAIROS_SECRET_KEY, …) onto these; nothing below reads it.
+ */
+export interface EngineOptions {
+  /** @default "127.0.0.1" */
+  host?: string;
+  /** 0 picks a free port. @default 8080 */
+  port?: number;
+  /** Where the log, state, metadata and keys live. @default "./data" */
+  dataDir?: string;
+  /** Fixed write key; else generated on first start and stored in the data dir. */
+  writeKey?: string;
+  /** Fixed secret key; else generated on first start and stored in the data dir. */
+  secretKey?: string;
+  /** Log partitions (fixed when the data dir is created). @default 4 */
+  partitions?: number;
+  /** Stream worker threads; 0 runs the stream on the main thread. @default 1 */
+  streamWorkers?: number;
+  /** pino level. @default "info" */
+  logLevel?: string;
+  stream?: StreamOptions;
+  /** Collector options (limits, dedupe window), passed through. */
+  collector?: Record<string, unknown>;
+  /** Embedded log options (maxPendingBytes, retention, …), passed through. */
+  log?: Record<string, unknown>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+export interface ResolvedEngineOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly writeKey: string | undefined;
+  readonly secretKey: string | undefined;
+  readonly partitions: number;
+  readonly streamWorkers: number;
+  readonly logLevel: string;
+  readonly stream: StreamOptions;
+  readonly collector: Record<string, unknown>;
+  readonly log: Record<string, unknown>;
+  readonly clock: Clock;
+  readonly logger: Logger | undefined;
+}
+
+export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngineOptions {
+  const resolved: ResolvedEngineOptions = {
+    host: options.host ?? '127.0.0.1',
+    port: options.port ?? 8080,
+    dataDir: resolve(options.dataDir ?? './data'),
+    writeKey: options.writeKey,
+    secretKey: options.secretKey,
+    partitions: options.partitions ?? 4,
+    streamWorkers: options.streamWorkers ?? 1,
+    logLevel: options.logLevel ?? 'info',
+    stream: options.stream ?? {},
+    collector: options.collector ?? {},
+    log: options.log ?? {},
+    clock: options.clock ?? systemClock,
+    logger: options.logger,
+  };
+  if (!Number.isInteger(resolved.port) || resolved.port < 0 || resolved.port > 65_535) {
+    throw CoreErrors.create('CORE_INVALID_OPTIONS', `port must be 0..65535, got ${resolved.port}`);
+  }
+  if (!Number.isInteger(resolved.partitions) || resolved.partitions < 1 || resolved.partitions > 1024) {
+    throw CoreErrors.create('CORE_INVALID_OPTIONS', `partitions must be 1..1024, got ${resolved.partitions}`);
+  }
+  if (!Number.isInteger(resolved.streamWorkers) || resolved.streamWorkers < 0) {
+    throw CoreErrors.create('CORE_INVALID_OPTIONS', `streamWorkers must be ≥ 0, got ${resolved.streamWorkers}`);
+  }
+  return Object.freeze(resolved);
+}
