@@ -129,6 +129,7 @@ export default tseslint.config(
   })),
   {
     files: ['src/sdk/**/*.ts'],
+    ignores: ['src/sdk/**/*.test.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -17,15 +17,45 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
+import { createRequire } from 'node:module';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** The part of autocannon's API used here (the package ships no types). */
+interface AutocannonRequest {
+  method: string;
+  path: string;
+  body?: string;
+  setupRequest?: (request: AutocannonRequest) => AutocannonRequest;
+}
+interface AutocannonResult {
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+  latency: { p50: number; p99: number };
+}
+type Autocannon = (options: {
+  url: string;
+  connections: number;
+  pipelining: number;
+  duration: number;
+  headers: Record<string, string>;
+  requests: AutocannonRequest[];
+}) => Promise<AutocannonResult>;
+const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
 const WRITE_KEY = 'WK_bench';
 const EVENTS_PER_REQUEST = 100;
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+function stringArg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -51,11 +81,9 @@ function product(r: () => number) {
     category: CATEGORIES[Math.floor(r() * CATEGORIES.length)]!,
     name: `Product ${id}`,
     brand: BRANDS[Math.floor(r() * BRANDS.length)]!,
-    variant: r() < 0.5 ? 'blue' : 'black',
     price: Math.round(r() * 20_000) / 100,
     quantity: 1 + Math.floor(r() * 3),
     url: `https://shop.example/p/${id}`,
-    image_url: `https://cdn.shop.example/img/${id}.jpg`,
   };
 }
 
@@ -93,9 +121,7 @@ function event(r: () => number, i: number, now: number): Record<string, unknown>
       page: { path: `/p/${visitor}`, url: `https://shop.example/p/${visitor}`, title: 'Shop', referrer: '' },
       userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
       locale: 'en-US',
-      ip: '203.0.113.7',
     },
-    integrations: {},
   };
 }
 
@@ -164,7 +190,10 @@ async function serveBare(): Promise<void> {
 }
 
 function startChild(mode: 'kairos' | 'bare'): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode], {
+  // `--cpu-prof DIR` profiles the collector's process (node writes the profile when it exits).
+  const profileDir = stringArg('cpu-prof');
+  const nodeArgs = mode === 'kairos' && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode], {
     cwd: resolve(here, '..'),
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -242,6 +271,13 @@ async function main(): Promise<void> {
   const single = singleBody();
   console.log(`batch body ${batch.length} bytes (${EVENTS_PER_REQUEST} events), single body ${single.length} bytes`);
 
+  // `--only kairos-batch` (or kairos-single) runs just that measurement, e.g. with --cpu-prof.
+  const only = stringArg('only');
+  if (only === 'kairos-batch' || only === 'kairos-single') {
+    const m = await measure('kairos', only === 'kairos-batch' ? '/v1/batch' : '/v1/track', only === 'kairos-batch' ? batch : single, connections, duration);
+    console.log(only, { reqPerSec: Math.round(m.reqPerSec), p50: m.p50, p99: m.p99, errors: m.errors });
+    return;
+  }
   const bareBatch = await measure('bare', '/v1/batch', batch, connections, duration);
   const kairosBatch = await measure('kairos', '/v1/batch', batch, connections, duration);
   const bareSingle = await measure('bare', '/v1/track', single, connections, duration);

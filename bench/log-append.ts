@@ -6,7 +6,18 @@
  *
  * Run: npx tsx bench/log-append.ts [--seconds 3]. Writes bench/results/log-append.json.
  */
-import { closeSync, fdatasync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, write, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  write,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -28,8 +39,19 @@ function eventBytes(i: number): Buffer {
     messageId: `msg-${i}-${Math.random().toString(36).slice(2, 12)}`,
     anonymousId: `anon-${i % 10_000}`,
     timestamp: new Date(1_700_000_000_000 + i).toISOString(),
-    properties: { product_id: `p-${i % 5_000}`, sku: `SKU-${i % 777}`, category: 'Shoes', name: 'Trail runner', brand: 'Kairos', price: 89.9 },
-    context: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126 Safari/537.36', locale: 'en-US' },
+    properties: {
+      product_id: `p-${i % 5_000}`,
+      sku: `SKU-${i % 777}`,
+      category: 'Shoes',
+      name: 'Trail runner',
+      brand: 'Kairos',
+      price: 89.9,
+    },
+    context: {
+      ip: '203.0.113.7',
+      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/126 Safari/537.36',
+      locale: 'en-US',
+    },
   };
   return Buffer.from(JSON.stringify(event).padEnd(500, ' '));
 }
@@ -75,7 +97,12 @@ function baseline(): Run {
     closeSync(fd);
   }
   latencies.sort((a, b) => a - b);
-  return { eventsPerS: (n * BATCH) / SECONDS, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), batches: n };
+  return {
+    eventsPerS: (n * BATCH) / SECONDS,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    batches: n,
+  };
 }
 
 async function embedded(concurrency: number): Promise<Run> {
@@ -149,9 +176,13 @@ async function syncStrategies(): Promise<{ concurrentMs: number; sequentialMs: n
 }
 
 async function main(): Promise<void> {
-  console.log(`log-append: ${SECONDS}s per run, batches of ${BATCH} events of ~${Math.round(poolBytes)} B, ${PARTITIONS} partitions, dir ${root}`);
+  console.log(
+    `log-append: ${SECONDS}s per run, batches of ${BATCH} events of ~${Math.round(poolBytes)} B, ${PARTITIONS} partitions, dir ${root}`,
+  );
   const base = baseline();
-  console.log(`baseline writeSync+fdatasyncSync per batch: ${Math.round(base.eventsPerS)} events/s, p50 ${base.p50Ms.toFixed(3)} ms, p99 ${base.p99Ms.toFixed(3)} ms`);
+  console.log(
+    `baseline writeSync+fdatasyncSync per batch: ${Math.round(base.eventsPerS)} events/s, p50 ${base.p50Ms.toFixed(3)} ms, p99 ${base.p99Ms.toFixed(3)} ms`,
+  );
   const results: Record<string, unknown>[] = [];
   const runs: Record<number, Run> = {};
   for (const concurrency of [1, 8, 64]) {
@@ -207,7 +238,10 @@ async function main(): Promise<void> {
     goal: null,
   });
   const summary = [1, 8, 64]
-    .map((c) => `${c}: ${runs[c]!.extra!.recordsPerFlush!.toFixed(0)} records/flush, mean fdatasync ${runs[c]!.extra!.meanFsyncMs!.toFixed(3)} ms`)
+    .map(
+      (c) =>
+        `${c}: ${runs[c]!.extra!.recordsPerFlush!.toFixed(0)} records/flush, mean fdatasync ${runs[c]!.extra!.meanFsyncMs!.toFixed(3)} ms`,
+    )
     .join('; ');
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(

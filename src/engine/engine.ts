@@ -86,9 +86,19 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     const onCommit = (report: CommitReport) => {
       streamMetrics.record(report);
       for (const { value } of report.outbox) {
-        const record = value as { profileKey?: unknown; type?: unknown };
+        const record = value as { profileKey?: unknown; type?: unknown; segmentId?: unknown; version?: unknown; eventTimeMs?: unknown };
         if (typeof record.profileKey === 'string' && (record.type === 'enter' || record.type === 'exit')) {
-          hub.publish({ profileKey: record.profileKey, event: 'segment', data: record });
+          hub.publish({
+            profileKey: record.profileKey,
+            event: record.type,
+            data: {
+              type: record.type,
+              segmentId: record.segmentId,
+              version: record.version,
+              at: typeof record.eventTimeMs === 'number' ? new Date(record.eventTimeMs).toISOString() : null,
+              profileId: record.profileKey,
+            },
+          });
         }
       }
     };

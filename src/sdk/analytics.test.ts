@@ -1,4 +1,3 @@
-/* eslint-disable no-restricted-imports -- the SDK's browser-only import rule is for shipped code; tests run in Node with Vitest */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ANONYMOUS_ID_COOKIE, SDK_NAME, createAnalytics } from './analytics.js';
 import { createMemoryCookies } from './environment.js';
@@ -522,6 +521,10 @@ describe('identity', () => {
     const set = vi.spyOn(cookies, 'set');
     const { sdk } = start({}, browser);
     const { anonymousId } = sdk.user();
+    expect(set).toHaveBeenCalledWith(ANONYMOUS_ID_COOKIE, anonymousId, 31_536_000);
+    // Each page load pushes the expiry a year ahead again.
+    set.mockClear();
+    start({}, samePlace(browser));
     expect(set).toHaveBeenCalledWith(ANONYMOUS_ID_COOKIE, anonymousId, 31_536_000);
     expect(browser.storage.getItem(`kairos.${WRITE_KEY}.anonymousId`)).toBe(JSON.stringify(anonymousId));
 

@@ -442,6 +442,8 @@ export function createAnalytics(options: SdkOptions): Analytics {
       void drain(true);
     }),
   ];
+  // Refresh the cookie's year on every page load (a sliding expiry, like analytics.js).
+  cookies.set(ANONYMOUS_ID_COOKIE, anonymousId(), YEAR_SECONDS);
   tick();
 
   return {

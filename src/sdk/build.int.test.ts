@@ -1,4 +1,3 @@
-/* eslint-disable no-restricted-imports -- this test builds and loads the bundle from Node; the SDK itself imports nothing */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';

@@ -1,4 +1,3 @@
-/* eslint-disable no-restricted-imports -- the SDK's browser-only import rule is for shipped code; tests run in Node with Vitest */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isKairosSdkError } from './errors.js';
 import { close, flush, load, track, user } from './default-instance.js';

@@ -1,4 +1,3 @@
-/* eslint-disable no-restricted-imports -- the SDK's browser-only import rule is for shipped code; tests run in Node with Vitest */
 import { describe, expect, it } from 'vitest';
 import { createMemoryStorage } from './environment.js';
 import { defaultPriority } from './options.js';

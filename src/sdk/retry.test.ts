@@ -1,4 +1,3 @@
-/* eslint-disable no-restricted-imports -- the SDK's browser-only import rule is for shipped code; tests run in Node with Vitest */
 import { describe, expect, it } from 'vitest';
 import { MAX_RETRY_AFTER_MS, backoffDelayMs, parseRetryAfterMs } from './retry.js';
 

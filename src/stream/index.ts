@@ -8,7 +8,7 @@ export { PartitionTask } from './task.js';
 export type { KeyState, PartitionTaskDeps } from './task.js';
 export { TaskGroup } from './task-group.js';
 export type { TaskGroupDeps } from './task-group.js';
-export { latePrefix, stateKey } from './keys.js';
+export { counterKey, indexKey, indexPrefix, latePrefix, stateKey, timerKey } from './keys.js';
 export {
   assignWindows,
   countAggregate,

@@ -6,6 +6,8 @@ import type { TimeDomain } from './types.js';
  * - `t/<p>/<domain>/<time:15>/<key>\0<op>\0<tag>` one timer (value 1), time-ordered per partition
  * - `d/<p>/<batch:12>`                       message ids processed in one committed step (dedupe)
  * - `l/<p>/<offset:15>`                      late side-output records
+ * - `x/<operator>/<key>`                      an operator's secondary index entries
+ * - `c/<p>/<operator>/<name>`                 an operator's per-partition counters
  */
 export function stateKey(profileKey: string): string {
   return `s/${profileKey}`;
@@ -48,4 +50,20 @@ export function lateKey(partition: number, offset: number, index: number): strin
 
 function pad(n: number, width: number): string {
   return Math.max(0, Math.floor(n)).toString().padStart(width, '0');
+}
+
+export function indexKey(operator: string, key: string): string {
+  return `x/${operator}/${key}`;
+}
+
+export function indexPrefix(operator: string): string {
+  return `x/${operator}/`;
+}
+
+export function counterPrefix(partition: number): string {
+  return `c/${partition}/`;
+}
+
+export function counterKey(partition: number, operator: string, name: string): string {
+  return `c/${partition}/${operator}/${name}`;
 }

@@ -3,8 +3,11 @@ import type { EventLog, LogReader, LogRecord } from '../log/index.js';
 import type { PartitionState, StateStore } from '../store/index.js';
 import { StreamErrors } from './errors.js';
 import {
+  counterKey,
+  counterPrefix,
   dedupeKey,
   dedupePrefix,
+  indexKey,
   lateKey,
   latePrefix,
   parseTimerKey,
@@ -71,6 +74,8 @@ export class PartitionTask {
   private readonly dedupeBatches: { seq: number; ids: string[] }[] = [];
   private dedupeCount = 0;
   private readonly lateKeys: string[] = [];
+  /** Committed per-partition operator counters (store key → value), mirrored from the store. */
+  private readonly counters = new Map<string, number>();
 
   // Per-step buffers.
   private dirty = new Set<string>();
@@ -79,6 +84,8 @@ export class PartitionTask {
   private stepOutbox: unknown[] = [];
   private stepLate: [string, LateRecord][] = [];
   private stepDeletes: string[] = [];
+  private indexWrites = new Map<string, unknown>();
+  private counterDeltas = new Map<string, number>();
   private stepProcessed = 0;
   private stepDuplicates = 0;
   private currentRecordOffset = 0;
@@ -126,6 +133,7 @@ export class PartitionTask {
     await this.loadTimers();
     await this.loadDedupe();
     for (const { key } of await this.scanAll(latePrefix(partition))) this.lateKeys.push(key);
+    for (const { key, value } of await this.scanAll(counterPrefix(partition))) this.counters.set(key, value as number);
     this.reader = await log.openReader(partition, this.offset);
     this.lastArrivalWallMs = this.opts.clock.now();
   }
@@ -417,6 +425,17 @@ export class PartitionTask {
     this.stepOutbox.push(record);
   }
 
+  /** @internal used by the context */
+  putIndex(operator: string, key: string, value: unknown): void {
+    this.indexWrites.set(indexKey(operator, key), value === undefined ? null : value);
+  }
+
+  /** @internal used by the context */
+  addToCounter(operator: string, name: string, delta: number): void {
+    const key = counterKey(this.partition, operator, name);
+    this.counterDeltas.set(key, (this.counterDeltas.get(key) ?? 0) + delta);
+  }
+
   /** @internal */
   get nowMs(): number {
     return this.opts.clock.now();
@@ -430,7 +449,14 @@ export class PartitionTask {
   // ---- commit -------------------------------------------------------------------------------------
 
   private hasStepWrites(): boolean {
-    return this.dirty.size > 0 || this.timerWrites.size > 0 || this.stepOutbox.length > 0 || this.stepLate.length > 0;
+    return (
+      this.dirty.size > 0 ||
+      this.timerWrites.size > 0 ||
+      this.stepOutbox.length > 0 ||
+      this.stepLate.length > 0 ||
+      this.indexWrites.size > 0 ||
+      this.counterDeltas.size > 0
+    );
   }
 
   private async commit(): Promise<void> {
@@ -443,6 +469,17 @@ export class PartitionTask {
     for (const [key, value] of this.timerWrites) {
       if (value === 1) puts.push([key, 1]);
       else deletes.push(key);
+    }
+    for (const [key, value] of this.indexWrites) {
+      if (value === null) deletes.push(key);
+      else puts.push([key, value]);
+    }
+    const counterValues: [string, number][] = [];
+    for (const [key, delta] of this.counterDeltas) {
+      if (delta === 0) continue;
+      const value = (this.counters.get(key) ?? 0) + delta;
+      counterValues.push([key, value]);
+      puts.push([key, value]);
     }
     let newBatch: { seq: number; ids: string[] } | undefined;
     if (this.stepIds.length > 0) {
@@ -486,6 +523,7 @@ export class PartitionTask {
     }
     this.dedupeBatches.splice(0, evictedBatches.length);
     this.lateKeys.splice(0, lateEvicted.length);
+    for (const [key, value] of counterValues) this.counters.set(key, value);
     for (const [key] of this.stepLate) this.lateKeys.push(key);
     const report: CommitReport = {
       partition: this.partition,
@@ -511,6 +549,8 @@ export class PartitionTask {
     this.stepOutbox = [];
     this.stepLate = [];
     this.stepDeletes = [];
+    this.indexWrites = new Map();
+    this.counterDeltas = new Map();
     this.stepProcessed = 0;
     this.stepDuplicates = 0;
   }
@@ -581,5 +621,11 @@ class TaskContext implements KeyedContext {
   }
   late(record: unknown): void {
     this.task.recordLate(this.key, this.operator, record);
+  }
+  putIndex(key: string, value: unknown): void {
+    this.task.putIndex(this.operator, key, value);
+  }
+  addToCounter(name: string, delta: number): void {
+    this.task.addToCounter(this.operator, name, delta);
   }
 }

@@ -35,6 +35,17 @@ export interface KeyedContext {
   emit(record: unknown): void;
   /** Record an event or result that arrived too late to count (the late side-output). */
   late(record: unknown): void;
+  /**
+   * Write (a value) or delete (`undefined`) an entry of this operator's secondary index, committed
+   * atomically with the state: store key `x/<operator>/<key>`. For lookups the API serves across
+   * profiles (e.g. the members of a segment), which a per-profile state blob cannot answer.
+   */
+  putIndex(key: string, value: unknown): void;
+  /**
+   * Add `delta` to this operator's counter `name` for the partition (store key
+   * `c/<partition>/<operator>/<name>`), committed atomically with the state; readers sum the partitions.
+   */
+  addToCounter(name: string, delta: number): void;
 }
 
 /**

@@ -77,6 +77,10 @@ function writeMeta(dir: string, meta: Meta): void {
   fsyncPath(dir);
 }
 
+function ignoreMissing(err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+}
+
 function invalidPartition(partition: number, partitionCount: number) {
   return LogErrors.create('LOG_INVALID_PARTITION', `No partition ${partition} (0..${partitionCount - 1})`, {
     details: { partition, partitionCount },
@@ -644,28 +648,30 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
     const cutoffMs = clock.now() - retentionMs;
     let changed = false;
     for (const part of this.parts) {
-      let deleted = false;
-      while (part.segments.length > 1 && this.state === 'open') {
-        const first = part.segments[0]!;
-        const total = part.segments.reduce((sum, s) => sum + (s === part.active ? part.durableBytes : s.bytes), 0);
+      if (this.state !== 'open') return;
+      const size = (s: Segment) => (s === part.active ? part.durableBytes : s.bytes);
+      let total = part.segments.reduce((sum, s) => sum + size(s), 0);
+      let expiredCount = 0;
+      while (expiredCount < part.segments.length - 1) {
+        const candidate = part.segments[expiredCount]!;
         let expired = total > retentionBytes;
         if (!expired && Number.isFinite(retentionMs)) {
-          const newest = first.maxTimestampMs ?? (await this.learnMaxTimestamp(first));
+          const newest = candidate.maxTimestampMs ?? (await this.learnMaxTimestamp(candidate));
           expired = newest !== undefined && newest < cutoffMs;
         }
         if (!expired) break;
-        // Forget it first so readers move on, then delete the file (open handles keep reading it).
-        part.segments.shift();
-        this.offsetsView.publish(part.partition, part.start, part.durableEnd);
-        await unlink(first.path);
-        this.counters.segmentsDeleted++;
-        deleted = true;
+        total -= size(candidate);
+        expiredCount++;
       }
-      if (deleted) {
-        // Make the deletion durable: a resurrected segment after a crash would move `start` backwards.
-        await part.dirHandle.sync();
-        changed = true;
-      }
+      if (expiredCount === 0) continue;
+      const expired = part.segments.slice(0, expiredCount);
+      for (const segment of expired) await unlink(segment.path).catch(ignoreMissing);
+      // The deletion is made durable before `start` moves, so a crash can never move `start` back.
+      await part.dirHandle.sync();
+      part.segments.splice(0, expiredCount);
+      this.offsetsView.publish(part.partition, part.start, part.durableEnd);
+      this.counters.segmentsDeleted += expiredCount;
+      changed = true;
     }
     if (changed && this.state === 'open') this.writeDurableFile();
   }

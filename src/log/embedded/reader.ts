@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { LogErrors } from '../errors.js';
 import type { LogReader, LogRecord, ReadOptions } from '../port.js';
@@ -92,7 +93,9 @@ export class EmbeddedLogReader implements LogReader {
   }
 
   private clampToStart(): void {
-    const start = this.source.offsets.start(this.partition);
+    // The oldest known segment counts too: a reader-mode instance may list the directory after retention
+    // deleted a segment but before the writer published the new start.
+    const start = Math.max(this.source.offsets.start(this.partition), this.source.segments()[0]?.base ?? 0);
     if (this.next < start) {
       this.next = start;
       this.segment = undefined;
@@ -178,8 +181,16 @@ export class EmbeddedLogReader implements LogReader {
       try {
         this.fh = await open(segment.path, 'r');
       } catch (err) {
-        // Retention deleted it meanwhile: start over from the new oldest offset.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt < 3) continue;
+        const segments = this.source.segments();
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT' && attempt <= segments.length + 2) {
+          // Retention is deleting the oldest segments (files first, then the list): continue after them.
+          const index = segments.indexOf(segment);
+          const following = segments[index + 1];
+          if (following && index >= 0 && segments.slice(0, index).every((s) => !existsSync(s.path))) {
+            this.next = Math.max(this.next, following.base);
+          }
+          continue;
+        }
         throw LogErrors.create('LOG_UNAVAILABLE', `Cannot open ${segment.path}`, { cause: err });
       }
       this.segment = segment;
