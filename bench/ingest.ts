@@ -61,7 +61,16 @@ function stringArg(name: string): string | undefined {
 // ---------------------------------------------------------------------------------------------------
 // Payloads
 
-const EVENTS = ['Product Viewed', 'Product Clicked', 'Product Added', 'Product Removed', 'Cart Viewed', 'Checkout Started', 'Order Completed', 'Products Searched'];
+const EVENTS = [
+  'Product Viewed',
+  'Product Clicked',
+  'Product Added',
+  'Product Removed',
+  'Cart Viewed',
+  'Checkout Started',
+  'Order Completed',
+  'Products Searched',
+];
 const CATEGORIES = ['shoes', 'shirts', 'electronics', 'books', 'toys', 'garden', 'kitchen'];
 const BRANDS = ['Acme', 'Globex', 'Initech', 'Umbrella', 'Hooli'];
 
@@ -99,12 +108,21 @@ function event(r: () => number, i: number, now: number): Record<string, unknown>
       order_id: `o-[<id>]-${i}`,
       revenue: products.reduce((s, p) => s + p.price * p.quantity, 0),
       currency: 'USD',
-      products: products.map(({ product_id, sku, category, price, quantity }) => ({ product_id, sku, category, price, quantity })),
+      products: products.map(({ product_id, sku, category, price, quantity }) => ({
+        product_id,
+        sku,
+        category,
+        price,
+        quantity,
+      })),
     };
   } else if (name === 'Products Searched') {
     properties = { query: 'running shoes' };
   } else if (name === 'Cart Viewed' || name === 'Checkout Started') {
-    properties = { cart_id: `c-${visitor}`, products: [product(r)].map(({ product_id, price }) => ({ product_id, price })) };
+    properties = {
+      cart_id: `c-${visitor}`,
+      products: [product(r)].map(({ product_id, price }) => ({ product_id, price })),
+    };
   } else {
     properties = { ...product(r), currency: 'USD', position: i % 24 };
   }
@@ -119,7 +137,8 @@ function event(r: () => number, i: number, now: number): Record<string, unknown>
     context: {
       library: { name: 'analytics.js', version: 'npm:next-1.84.3' },
       page: { path: `/p/${visitor}`, url: `https://shop.example/p/${visitor}`, title: 'Shop', referrer: '' },
-      userAgent: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
+      userAgent:
+        'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Safari/537.36',
       locale: 'en-US',
     },
   };
@@ -182,7 +201,11 @@ async function serveBare(): Promise<void> {
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
   // Parse (Fastify's JSON parser) and drop: the ceiling any collector on Fastify can reach.
-  app.post('/v1/batch', (request) => ({ success: true, accepted: (request.body as { batch: unknown[] }).batch.length, rejected: [] }));
+  app.post('/v1/batch', (request) => ({
+    success: true,
+    accepted: (request.body as { batch: unknown[] }).batch.length,
+    rejected: [],
+  }));
   app.post('/v1/track', () => ({ success: true, accepted: 1, rejected: [] }));
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   process.stdout.write(`LISTENING ${address}\n`);
@@ -193,12 +216,16 @@ function startChild(mode: 'kairos' | 'bare'): Promise<{ child: ChildProcess; url
   // `--cpu-prof DIR` profiles the collector's process (node writes the profile when it exits).
   const profileDir = stringArg('cpu-prof');
   const nodeArgs = mode === 'kairos' && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode], {
-    cwd: resolve(here, '..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode],
+    {
+      cwd: resolve(here, '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolvePromise, reject) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (line.startsWith('LISTENING ')) resolvePromise({ child, url: line.slice(10) });
     });
@@ -234,7 +261,10 @@ async function load(url: string, path: string, body: string, connections: number
     connections,
     pipelining: 1,
     duration,
-    headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` },
+    headers: {
+      'content-type': 'application/json',
+      authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}`,
+    },
     requests: [
       {
         method: 'POST',
@@ -252,7 +282,13 @@ async function load(url: string, path: string, body: string, connections: number
   };
 }
 
-async function measure(mode: 'kairos' | 'bare', path: string, body: string, connections: number, duration: number): Promise<Measured & { stats?: unknown }> {
+async function measure(
+  mode: 'kairos' | 'bare',
+  path: string,
+  body: string,
+  connections: number,
+  duration: number,
+): Promise<Measured & { stats?: unknown }> {
   const { child, url } = await startChild(mode);
   try {
     await load(url, path, body, connections, Math.max(2, Math.round(duration / 4))); // warm-up (JIT, page cache)
@@ -274,7 +310,13 @@ async function main(): Promise<void> {
   // `--only kairos-batch` (or kairos-single) runs just that measurement, e.g. with --cpu-prof.
   const only = stringArg('only');
   if (only === 'kairos-batch' || only === 'kairos-single') {
-    const m = await measure('kairos', only === 'kairos-batch' ? '/v1/batch' : '/v1/track', only === 'kairos-batch' ? batch : single, connections, duration);
+    const m = await measure(
+      'kairos',
+      only === 'kairos-batch' ? '/v1/batch' : '/v1/track',
+      only === 'kairos-batch' ? batch : single,
+      connections,
+      duration,
+    );
     console.log(only, { reqPerSec: Math.round(m.reqPerSec), p50: m.p50, p99: m.p99, errors: m.errors });
     return;
   }
@@ -345,7 +387,12 @@ async function main(): Promise<void> {
   for (const r of results) {
     console.log(`${r.metric}: ${r.value} ${r.unit}  (baseline ${r.baselineValue}, ratio ${r.ratio}; goal ${r.goal})`);
   }
-  const errors = { bareBatch: bareBatch.errors, kairosBatch: kairosBatch.errors, bareSingle: bareSingle.errors, kairosSingle: kairosSingle.errors };
+  const errors = {
+    bareBatch: bareBatch.errors,
+    kairosBatch: kairosBatch.errors,
+    bareSingle: bareSingle.errors,
+    kairosSingle: kairosSingle.errors,
+  };
   console.log('non-2xx/errors:', errors);
   const out = {
     name: 'ingest',

@@ -15,8 +15,8 @@ import {
   DEFAULT_EVAL_MODELS,
   ItemExclusion,
   MersenneTwister,
-  blendScores,
   buildInteractionMatrix,
+  createScorer,
   createTrainer,
   loadDataset,
   popularityScores,
@@ -116,9 +116,6 @@ const REQUESTS = 3000;
 const users = Array.from({ length: REQUESTS }, () => Math.floor(rng.random() * train.userCount));
 const sessions = users.map(() => Array.from({ length: 5 }, () => Math.floor(rng.random() * train.itemCount)));
 const exclude = new ItemExclusion(train.itemCount);
-const userScores = new Float64Array(train.itemCount);
-const sessionScores = new Float64Array(train.itemCount);
-const scores = new Float64Array(train.itemCount);
 const ones = [1, 1, 1, 1, 1];
 
 function excludeSeen(u: number, session: number[]): void {
@@ -146,22 +143,13 @@ const baseP50 = percentile(base, 50);
 console.log(`latency popularity top-10: p50 ${baseP50.toFixed(1)} µs, p99 ${percentile(base, 99).toFixed(1)} µs`);
 
 for (const name of ['ease', 'sar', 'ials'] as const) {
-  const model = models.get(name)!;
+  // The public request path: user score + the session folded in, seen items excluded.
+  const scorer = createScorer(models.get(name)!, popularity);
   const lat = timeRequests((r) => {
     const u = users[r]!;
     const session = sessions[r]!;
     excludeSeen(u, session);
-    if (name === 'ials') {
-      // Matrix factorisation: fold the history and the session into one user factor.
-      const items = [...train.userItems.subarray(train.userPtr[u], train.userPtr[u + 1]), ...session];
-      model.scoreItems(items, items.map(() => 1), scores);
-    } else {
-      // Item-item models are linear: user score + session score.
-      model.scoreUser(u, userScores);
-      model.scoreItems(session, ones, sessionScores);
-      blendScores(scores, userScores, sessionScores, 1);
-    }
-    topN(scores, 10, { exclude });
+    scorer.recommend({ user: u, session: { items: session, weights: ones }, k: 10, exclude });
   });
   const p50 = percentile(lat, 50);
   const p99 = percentile(lat, 99);

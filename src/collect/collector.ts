@@ -48,6 +48,43 @@ interface PendingLink {
 
 const REPLAY_CHUNK = 500;
 
+/**
+ * The log entries of one append, as JSON text until `encode()` writes them all into one buffer
+ * (one allocation per append instead of one per record).
+ */
+class EntryBatch {
+  private readonly keys: string[] = [];
+  private readonly texts: string[] = [];
+  private readonly times: number[] = [];
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  add(key: string, text: string, timestampMs: number): void {
+    this.keys.push(key);
+    this.texts.push(text);
+    this.times.push(timestampMs);
+  }
+
+  encode(): LogEntry[] {
+    const texts = this.texts;
+    const lengths = new Array<number>(texts.length);
+    let total = 0;
+    for (let i = 0; i < texts.length; i++) total += lengths[i] = Buffer.byteLength(texts[i]!);
+    const slab = Buffer.allocUnsafe(total);
+    const entries = new Array<LogEntry>(texts.length);
+    let offset = 0;
+    for (let i = 0; i < texts.length; i++) {
+      const end = offset + lengths[i]!;
+      slab.write(texts[i]!, offset, 'utf8');
+      entries[i] = { key: this.keys[i]!, value: slab.subarray(offset, end), timestampMs: this.times[i]! };
+      offset = end;
+    }
+    return entries;
+  }
+}
+
 class Counters {
   messagesReceived = 0;
   messagesAccepted = 0;
@@ -292,7 +329,7 @@ class KairosCollector implements Collector {
       const nowMs = this.clock.now();
       this.dedupe.evict(nowMs);
       const flight = new Flight(nowMs);
-      const entries: LogEntry[] = [];
+      const batch = new EntryBatch();
       const links: PendingLink[] = [];
       let waiting: ValidMessage[] | undefined;
       let waitFor: Set<Flight> | undefined;
@@ -311,10 +348,11 @@ class KairosCollector implements Collector {
           continue;
         }
         this.dedupe.add(m.messageId, flight);
-        this.route(m, entries, links);
+        this.route(m, batch, links);
         fresh++;
       }
-      if (entries.length > 0) {
+      if (batch.size > 0) {
+        const entries = batch.encode();
         try {
           await this.log.append(entries);
         } catch (error) {
@@ -340,7 +378,7 @@ class KairosCollector implements Collector {
   }
 
   /** Decides the partition key (and identity links) of one message and adds its log entries. */
-  private route(m: ValidMessage, entries: LogEntry[], links: PendingLink[]): void {
+  private route(m: ValidMessage, entries: EntryBatch, links: PendingLink[]): void {
     const user = m.userId !== undefined ? userKey(m.userId) : undefined;
     let sealed: string[] | undefined;
     if (user !== undefined) {
@@ -369,7 +407,7 @@ class KairosCollector implements Collector {
           eventTimeMs: m.eventTimeMs,
           receivedAtMs: m.receivedAtMs,
         };
-        entries.push({ key: from, value: Buffer.from(JSON.stringify(seal)), timestampMs: m.receivedAtMs });
+        entries.add(from, JSON.stringify(seal), m.receivedAtMs);
         this.counters.sealsAppended++;
       }
       json =
@@ -380,7 +418,7 @@ class KairosCollector implements Collector {
         JSON.stringify(sealed.map((fromKey) => ({ fromKey }))) +
         '}';
     }
-    entries.push({ key, value: Buffer.from(json), timestampMs: m.receivedAtMs });
+    entries.add(key, json, m.receivedAtMs);
   }
 
   /** Applies one link; true when it is a new merge (a seal must be emitted). */

@@ -68,7 +68,7 @@ export class IdentityMap {
       this.edges.set(fromKey, toKey);
       return { kind: 'link', fromKey, toKey, previous: undefined };
     }
-    if (previous === toKey || this.resolve(fromKey) === this.resolve(toKey)) return 'unchanged';
+    if (previous === toKey) return 'unchanged';
     // Re-pointing fromKey is a cycle when fromKey is on toKey's path to its root.
     let current = toKey;
     for (let hops = 0; hops <= MAX_HOPS; hops++) {
@@ -77,6 +77,8 @@ export class IdentityMap {
       if (next === undefined) break;
       current = next;
     }
+    // Same root already: the edge would change nothing about routing.
+    if (this.resolve(fromKey) === current) return 'unchanged';
     this.edges.set(fromKey, toKey);
     this.compressed.clear();
     return { kind: 'relink', fromKey, toKey, previous };

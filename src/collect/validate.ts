@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { EventType, JsonObject } from '../core/index.js';
 import { CollectErrors, type MessageErrorCode } from './errors.js';
 import type { ResolvedCollectorOptions } from './options.js';
-import { computeEventTimeMs, parseIsoTimestamp } from './timestamp.js';
+import { computeEventTimeMs, formatIsoTimestamp, parseIsoTimestamp } from './timestamp.js';
 
 /** What every message of one request shares, computed once per request. */
 export interface BatchEnvelope {
@@ -374,7 +374,7 @@ export function checkMessage(
       properties,
       traits,
       context,
-      timestamp: eventTimeMs === env.receivedAtMs ? env.receivedAt : new Date(eventTimeMs).toISOString(),
+      timestamp: eventTimeMs === env.receivedAtMs ? env.receivedAt : formatIsoTimestamp(eventTimeMs),
       eventTimeMs,
       originalTimestamp:
         timestampMs !== undefined && timestampMs !== eventTimeMs ? (rawTimestamp as string) : undefined,

@@ -1,11 +1,12 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { createLogger, parseProfileKey, type Logger } from '../core/index.js';
+import { CoreErrors, createLogger, parseProfileKey, type Logger } from '../core/index.js';
 import { createCollector, type Collector } from '../collect/index.js';
 import { createEmbeddedEventLog, type EmbeddedEventLog } from '../log/index.js';
 import { ProfileReader } from '../profiles/index.js';
-import { createHttpServer, healthRoutes, profileRoutes, SseHub, type RouteModule } from '../serve/index.js';
+import { createHttpServer, healthRoutes, profileRoutes, SseHub, staticRoutes, type RouteModule } from '../serve/index.js';
 import { LmdbMetadataStore, LmdbStateStore } from '../store/index.js';
 import { TaskGroup, resolveStreamOptions, type CommitReport } from '../stream/index.js';
 import { resolveKeys } from './keys.js';
@@ -123,6 +124,7 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
         stop: () => group.stop(),
       };
     } else {
+      if (!log.shared) throw CoreErrors.create('CORE_INTERNAL', 'the embedded log writer has no shared offsets buffer');
       const pool = new StreamPool({
         workers: options.streamWorkers,
         partitionCount: log.partitionCount,
@@ -159,6 +161,7 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
         readiness: () => ({ partitions: stream.positions() }),
       }),
       profileRoutes({ profiles, hub }),
+      staticRoutes({ sdkDir: fileURLToPath(new URL('../../dist/sdk', import.meta.url)) }),
     ];
     const app = await createHttpServer({ keys, logger, metrics, routes, version: '0.1.0' });
     closers.push(() => app.close());

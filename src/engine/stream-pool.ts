@@ -101,10 +101,7 @@ export class StreamPool {
       pipeline: this.pipeline,
       logLevel: this.options.logLevel,
     };
-    // Compiled: dist/engine/stream-worker.js. From TypeScript sources (tests): the .ts file via tsx.
-    const fromSource = import.meta.url.endsWith('.ts');
-    const url = new URL(fromSource ? './stream-worker.ts' : './stream-worker.js', import.meta.url);
-    const worker = new Worker(url, { workerData: data, ...(fromSource ? { execArgv: ['--import', 'tsx'] } : {}) });
+    const worker = spawnWorker(import.meta.url, 'stream-worker', data);
     let resolveReady!: () => void;
     let rejectReady!: (error: Error) => void;
     const ready = new Promise<void>((resolve, reject) => {
@@ -131,4 +128,15 @@ export class StreamPool {
     });
     return slot;
   }
+}
+
+/**
+ * Starts `<name>.js` next to `moduleUrl` in a worker thread. When running from TypeScript sources
+ * (tests, `tsx`), the worker first registers tsx's loader, then imports `<name>.ts`.
+ */
+export function spawnWorker(moduleUrl: string, name: string, workerData: unknown): Worker {
+  if (!moduleUrl.endsWith('.ts')) return new Worker(new URL(`./${name}.js`, moduleUrl), { workerData });
+  const entry = new URL(`./${name}.ts`, moduleUrl).href;
+  const bootstrap = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData });
 }

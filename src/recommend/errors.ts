@@ -4,7 +4,6 @@ import { defineErrors } from '../core/index.js';
 export const RecommendErrors = defineErrors('recommend', {
   RECOMMEND_UNKNOWN_MODEL: { status: 400, message: 'Unknown recommendation model' },
   RECOMMEND_INVALID_OPTIONS: { status: 400, message: 'Invalid recommendation options' },
-  RECOMMEND_NOT_FITTED: { status: 500, message: 'The model has not been trained yet' },
   RECOMMEND_EMPTY_TRAINING_SET: { status: 400, message: 'No interactions to train on' },
   RECOMMEND_NOT_POSITIVE_DEFINITE: {
     status: 500,

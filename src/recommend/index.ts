@@ -51,6 +51,8 @@ export {
   withPopularityFallback,
 } from './scoring.js';
 export type { ItemFilter, TopNOptions } from './scoring.js';
+export { Scorer, createScorer } from './scorer.js';
+export type { Recommendation, RecommendRequest, ScoreSource } from './scorer.js';
 export { decodeArtifact, encodeArtifact } from './artifact.js';
 export {
   DATASET_NAMES,

@@ -14,6 +14,7 @@ import type { FoldIn, InteractionMatrix, ModelArtifact, Recommender, Trainer } f
  */
 export class EaseModel implements Recommender {
   readonly name = 'ease' as const;
+  readonly additive = true;
   private readonly compactScores: Float64Array;
 
   constructor(

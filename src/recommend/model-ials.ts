@@ -13,11 +13,13 @@ import type { FoldIn, InteractionMatrix, ModelArtifact, Recommender, Trainer } f
  */
 export class IalsModel implements Recommender {
   readonly name = 'ials' as const;
+  readonly additive = false;
   /** YᵀY + λI, the shared part of every user system. */
   private readonly gram: Float64Array;
   private readonly known: Uint8Array;
   private readonly scratchA: Float64Array;
   private readonly scratchX: Float64Array;
+  private scratchFold: FoldIn | undefined;
 
   constructor(
     readonly options: ResolvedIalsOptions,
@@ -58,7 +60,9 @@ export class IalsModel implements Recommender {
   }
 
   scoreItems(items: ArrayLike<number>, weights: ArrayLike<number>, out: Float64Array): boolean {
-    const fold = this.createFoldIn();
+    // One reusable fold-in: a request allocates nothing.
+    const fold = (this.scratchFold ??= this.createFoldIn());
+    fold.reset();
     for (let k = 0; k < items.length; k++) fold.add(items[k]!, weights[k]!);
     return fold.score(out);
   }

@@ -13,6 +13,8 @@ const DAY_SECONDS = 86_400;
  * half-life as SAR does). score(u) = affinity(u)·S; a session folds in as Σ w_j·S[j,:].
  */
 export class ItemKnnModel implements Recommender {
+  readonly additive = true;
+
   constructor(
     readonly name: 'sar' | 'itemknn',
     readonly options: ResolvedItemKnnOptions,

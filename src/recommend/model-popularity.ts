@@ -5,6 +5,7 @@ import type { FoldIn, InteractionMatrix, ModelArtifact, Recommender, Trainer } f
 /** Item popularity in the training data: the cold-start fallback and the baseline to beat. */
 export class PopularityModel implements Recommender {
   readonly name = 'popularity' as const;
+  readonly additive = false;
 
   constructor(
     readonly options: ResolvedPopularityOptions,

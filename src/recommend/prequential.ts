@@ -54,7 +54,8 @@ export interface PrequentialReport {
  * is in it (HR@k). Both variants exclude every item the user interacted with before the event
  * (a live seen-filter is a business rule, not the model), so the only difference is the score:
  * (a) the last periodic model's score of the user (popularity when the user was unknown at the
- * retrain); (b) the fold-in of the user's history at the retrain plus every interaction since.
+ * retrain); (b) the same score plus the fold-in of every interaction since the retrain (additive
+ * item-item models), or the fold-in of the history at the retrain plus those interactions (iALS).
  */
 export function runPrequential(log: InteractionLog, options: PrequentialOptions = {}): PrequentialReport {
   const k = options.k ?? 10;
@@ -146,10 +147,13 @@ function replayModel(
         state.epoch = epoch;
         state.periodic ??= new Float64Array(itemCount);
         state.periodicKnown = u < history.userCount && model.scoreUser(u, state.periodic);
-        // A fold-in belongs to one model; a new epoch means a new model.
+        // A fold-in belongs to one model; a new epoch means a new model. Additive models fold in
+        // only the session (added to the periodic score); the others fold in history + session.
         state.fold = model.createFoldIn();
-        for (let q = history.userPtr[u]!; q < history.userPtr[u + 1]!; q++) {
-          state.fold.add(history.userItems[q]!, model.valueOf(history.userWeights[q]!));
+        if (!model.additive) {
+          for (let q = history.userPtr[u]!; q < history.userPtr[u + 1]!; q++) {
+            state.fold.add(history.userItems[q]!, model.valueOf(history.userWeights[q]!));
+          }
         }
         for (let q = 0; q < state.sessionItems.length; q++) {
           state.fold.add(state.sessionItems[q]!, sessionWeightOf(model, state.sessionWeights[q]!, o.sessionWeight));
@@ -161,8 +165,23 @@ function replayModel(
       const a = state.periodicKnown ? state.periodic! : popularity;
       if (contains(topN(a, o.k, { exclude }).items, item)) hitsA++;
       // (b) periodic + session fold-in.
-      const known = state.fold!.score(scores);
-      if (contains(topN(known ? scores : popularity, o.k, { exclude }).items, item)) hitsB++;
+      const folded = state.fold!.score(scores);
+      let b: Float64Array = popularity;
+      if (model.additive) {
+        if (folded && state.periodicKnown) {
+          const p = state.periodic!;
+          for (let i = 0; i < itemCount; i++) scores[i]! += p[i]!;
+          b = scores;
+        } else if (folded) {
+          b = scores;
+        } else if (state.periodicKnown) {
+          b = state.periodic!;
+        }
+      } else if (folded) {
+        b = scores;
+      }
+      if (contains(topN(b, o.k, { exclude }).items, item)) hitsB++;
+      if (events % 2000 === 0) progress(pos, total);
       events++;
     }
     // Reveal the event.

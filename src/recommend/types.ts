@@ -107,6 +107,12 @@ export interface Recommender {
   readonly userCount: number;
   readonly itemCount: number;
   /**
+   * True when the score of history ∪ session equals scoreUser + scoreItems(session) (the linear
+   * item-item models), so a live session can be added to a cached user score; false when the
+   * session must be folded in together with the history (iALS) or does not matter (popularity).
+   */
+  readonly additive: boolean;
+  /**
    * Scores every item for a user of the training data (as of training). Returns false and writes
    * zeros when the model knows nothing about the user (cold start: use the popularity fallback).
    */

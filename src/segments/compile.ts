@@ -142,7 +142,7 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
         return { k: 'trait', parts: splitPath(trait), test: compileComparison(ops) };
       }
       if ('sequence' in c) {
-        const leaf = shareLeaf(leaves, compileSequence(c.sequence, c.within));
+        const leaf = shareLeaf(leaves, compileSequence(c.sequence, c.within)) as SequenceLeaf;
         used.set(leaf.id, leaf);
         return { k: 'seq', leaf };
       }

@@ -2,6 +2,7 @@ import cors from '@fastify/cors';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, {
+  LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
   type RawReplyDefaultExpression,
@@ -44,7 +45,7 @@ export async function createHttpServer(options: HttpServerOptions): Promise<Fast
   // Fastify's default instance type carries FastifyBaseLogger; pino's Logger is a superset of it.
   const app: FastifyInstance = Fastify<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger>({
     loggerInstance: options.logger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // Profile and segment ids may contain characters such as '@' or ':'.
     routerOptions: { maxParamLength: 512, ignoreTrailingSlash: true },
     // Collection routes set their own limits; everything else is small JSON.

@@ -17,3 +17,5 @@ export { schemaRoutes } from './routes/schemas.js';
 export type { SchemaRoutesDeps } from './routes/schemas.js';
 export { deadLetterRoutes } from './routes/dead-letters.js';
 export type { DeadLetterRoutesDeps } from './routes/dead-letters.js';
+export { staticRoutes } from './routes/static.js';
+export type { StaticRoutesDeps } from './routes/static.js';

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -6,7 +7,13 @@ import { Registry } from 'prom-client';
 import { createCollector, type Collector, type CollectorOptions } from '../../src/collect/index.js';
 import { decodePayload, silentLogger, systemClock, type Clock, type LogPayload } from '../../src/core/index.js';
 import { createEmbeddedEventLog, type EmbeddedEventLogOptions, type EventLog } from '../../src/log/index.js';
-import { collectRoutes, createHttpServer, deadLetterRoutes, schemaRoutes, type KeyRing } from '../../src/serve/index.js';
+import {
+  collectRoutes,
+  createHttpServer,
+  deadLetterRoutes,
+  schemaRoutes,
+  type KeyRing,
+} from '../../src/serve/index.js';
 import { createLmdbMetadataStore, type MetadataStore } from '../../src/store/index.js';
 
 export const WRITE_KEYS = ['WK_segment_test', 'WK_browser_test', 'WK_test'];
@@ -66,7 +73,11 @@ export async function startCollectServer(options: StartOptions = {}): Promise<Co
     metrics: new Registry(),
     docs: false,
     routes: [
-      collectRoutes({ collector, clock, ...(options.collector?.maxRequestBytes ? { maxRequestBytes: options.collector.maxRequestBytes } : {}) }),
+      collectRoutes({
+        collector,
+        clock,
+        ...(options.collector?.maxRequestBytes ? { maxRequestBytes: options.collector.maxRequestBytes } : {}),
+      }),
       schemaRoutes({ collector }),
       deadLetterRoutes({ collector }),
     ],
@@ -87,7 +98,8 @@ export async function startCollectServer(options: StartOptions = {}): Promise<Co
         while (reader.position < end) {
           const records = await reader.read({ maxRecords: 1000, waitMs: 0 });
           if (records.length === 0) break;
-          for (const r of records) out.push({ partition: r.partition, offset: r.offset, key: r.key, payload: decodePayload(r.value) });
+          for (const r of records)
+            out.push({ partition: r.partition, offset: r.offset, key: r.key, payload: decodePayload(r.value) });
         }
         await reader.close();
       }
@@ -106,4 +118,69 @@ export async function startCollectServer(options: StartOptions = {}): Promise<Co
 
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+export interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  /** The parsed JSON body (undefined when not JSON); tests check its shape with expect(). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readonly json: any;
+}
+
+/**
+ * One HTTP request with exactly the given headers (no Content-Type added, unlike fetch), on a fresh
+ * connection. Content-Length is set from the body unless given.
+ */
+export function rawRequest(
+  baseUrl: string,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: Buffer | string,
+): Promise<RawResponse> {
+  const url = new URL(path, baseUrl);
+  const payload = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
+  const allHeaders: Record<string, string> = { connection: 'close', ...headers };
+  if (payload && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-length')) {
+    allHeaders['content-length'] = String(payload.length);
+  }
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method, headers: allHeaders },
+      (res) => {
+        answered = true;
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = JSON.parse(text);
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+        res.on('error', reject);
+      },
+    );
+    // The server may answer (413, 401) before reading everything and close: that is an answer, not an error.
+    req.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    if (payload) req.end(payload);
+    else req.end();
+  });
+}
+
+export function postJson(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<RawResponse> {
+  return rawRequest(baseUrl, 'POST', path, { 'content-type': 'application/json', ...headers }, JSON.stringify(body));
 }

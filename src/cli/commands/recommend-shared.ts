@@ -82,26 +82,31 @@ export function parseModelOptions(value: string | undefined): Partial<Record<Mod
 export function createProgress(): { listener: ProgressListener | undefined; stop: () => void } {
   if (!process.stderr.isTTY) return { listener: undefined, stop: () => undefined };
   let bar: SingleBar | undefined;
-  let phase = '';
+  let total = -1;
   const stop = (): void => {
     bar?.stop();
     bar = undefined;
+    total = -1;
   };
-  const listener: ProgressListener = ({ phase: next, done, total }) => {
-    if (next !== phase || bar === undefined) {
+  // One bar per total: phases that share a total (the models of an eval) relabel the same bar.
+  const listener: ProgressListener = ({ phase, done, total: next }) => {
+    if (phase === 'done') {
+      bar?.update(next, { phase: 'done'.padEnd(30) });
       stop();
-      phase = next;
-      if (next === 'done') return;
-      bar = new SingleBar({
-        format: `${next.padEnd(28)} [{bar}] {percentage}% | {value}/{total} | {duration_formatted}`,
-        stream: process.stderr,
-        hideCursor: null,
-        clearOnComplete: false,
-      });
-      bar.start(total, done);
       return;
     }
-    bar.update(done);
+    if (bar === undefined || next !== total) {
+      stop();
+      total = next;
+      bar = new SingleBar({
+        format: '{phase} [{bar}] {percentage}% | {value}/{total} | {duration_formatted}',
+        stream: process.stderr,
+        hideCursor: null,
+      });
+      bar.start(next, done, { phase: phase.padEnd(30) });
+      return;
+    }
+    bar.update(done, { phase: phase.padEnd(30) });
   };
   return { listener, stop };
 }

@@ -1,6 +1,6 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import { partitionFor } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import { LogErrors } from '../errors.js';
@@ -46,6 +46,16 @@ function fsyncPath(path: string): void {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
+  }
+}
+
+/** mkdir -p, then fsync the parent of every directory it created, so the new entries survive a power loss. */
+function makeDirDurably(dir: string): void {
+  const first = mkdirSync(dir, { recursive: true });
+  if (first === undefined) return;
+  for (let created = resolvePath(dir); ; created = dirname(created)) {
+    fsyncPath(dirname(created));
+    if (created === resolvePath(first)) break;
   }
 }
 
@@ -257,7 +267,7 @@ interface FlushJob {
 
 async function openWriterLog(options: ResolvedEmbeddedEventLogOptions): Promise<EmbeddedEventLog> {
   const { dir, logger } = options;
-  mkdirSync(dir, { recursive: true });
+  makeDirDurably(dir);
   const lock = acquireDirLock(dir, logger);
   const parts: PartitionLog[] = [];
   try {
@@ -273,6 +283,8 @@ async function openWriterLog(options: ResolvedEmbeddedEventLogOptions): Promise<
     }
     const pool = new ChunkPool();
     for (let p = 0; p < options.partitionCount; p++) parts.push(await openPartition(dir, p, pool, logger));
+    // New partition directories are entries of the log directory: make them durable too.
+    fsyncPath(dir);
     return new EmbeddedEventLogWriter(options, lock, parts, pool);
   } catch (err) {
     for (const part of parts) {
@@ -305,7 +317,9 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
   private idleWaiters: (() => void)[] = [];
   private retryTimer: NodeJS.Timeout | undefined;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
-  private retentionRun: Promise<void> | undefined;
+  /** The last retention pass scheduled, and the one not started yet (if any). */
+  private retentionTail: Promise<void> = Promise.resolve();
+  private retentionQueued: Promise<void> | undefined;
   private consecutiveFailures = 0;
   private backlogBytes = 0;
   private readonly readers = new Set<EmbeddedLogReader>();
@@ -457,14 +471,19 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
     return this.closing;
   }
 
+  /** Resolves after a retention pass that started after this call (calls made meanwhile share it). */
   enforceRetention(): Promise<void> {
     if (this.state !== 'open') return Promise.resolve();
-    this.retentionRun ??= this.applyRetention()
-      .catch((err: unknown) => this.options.logger.error({ err }, 'event log: retention failed'))
-      .finally(() => {
-        this.retentionRun = undefined;
-      });
-    return this.retentionRun;
+    if (this.retentionQueued) return this.retentionQueued;
+    const run = this.retentionTail.then(() => {
+      this.retentionQueued = undefined;
+      return this.applyRetention().catch((err: unknown) =>
+        this.options.logger.error({ err }, 'event log: retention failed'),
+      );
+    });
+    this.retentionQueued = run;
+    this.retentionTail = run;
+    return run;
   }
 
   // --- group commit ---------------------------------------------------------------------------------
@@ -690,7 +709,7 @@ class EmbeddedEventLogWriter implements EmbeddedEventLog {
   private async shutdown(): Promise<void> {
     this.state = 'closing';
     clearInterval(this.retentionTimer);
-    await this.retentionRun;
+    await this.retentionTail;
     for (let attempt = 0; attempt < 3; attempt++) {
       await this.whenIdle();
       if (!this.hasUnflushed()) break;

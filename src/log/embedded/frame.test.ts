@@ -7,6 +7,7 @@ import {
   decodeFrame,
   encodeSegmentHeader,
   frameLength,
+  readFrameLength,
   writeFrame,
 } from './frame.js';
 import { CHUNK_BYTES, ChunkPool, PendingFrames } from './pending.js';
@@ -76,7 +77,7 @@ describe('PendingFrames', () => {
       expect(checkFrame(all, pos, all.length - pos, offset)).toBe('ok');
       const frame = decodeFrame(all, pos);
       out.push([frame.offset, frame.key, frame.value.byteLength]);
-      pos += all.readUInt32LE(pos);
+      pos += readFrameLength(all, pos);
     }
     return out;
   }

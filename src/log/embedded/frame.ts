@@ -5,10 +5,10 @@ import { crc32 } from 'node:zlib';
  *
  * Segment file = 16-byte header, then frames back to back:
  *   header: magic "KLOG" | version u16 | reserved u16 | base offset u48 | reserved u16
- *   frame:  length u32 | crc32 u32 | offset u48 | attributes u16 | timestampMs f64 | keyBytes u32 | key | value
- * All integers little-endian. `length` counts the whole frame; the CRC covers the length field and
- * everything after the CRC field, so a torn or zero-filled tail, a wrong length or a frame from another
- * position never passes as a record.
+ *   frame:  crc32 u32 | length u32 | offset u48 | attributes u16 | timestampMs f64 | keyBytes u32 | key | value
+ * All integers little-endian. `length` counts the whole frame; the CRC covers everything after itself
+ * (length included, one zlib.crc32 call), so a torn or zero-filled tail, a wrong length or a frame from
+ * another position never passes as a record.
  */
 
 export const SEGMENT_HEADER_BYTES = 16;
@@ -37,20 +37,25 @@ export function writeFrame(
   value: Uint8Array,
 ): number {
   const length = FRAME_HEADER_BYTES + keyBytes + value.byteLength;
-  buf.writeUInt32LE(length, pos);
+  buf.writeUInt32LE(length, pos + 4);
   buf.writeUIntLE(offset, pos + 8, 6);
   buf.writeUInt16LE(0, pos + 14);
   buf.writeDoubleLE(timestampMs, pos + 16);
   buf.writeUInt32LE(keyBytes, pos + 24);
   if (keyBytes > 0) buf.write(key, pos + FRAME_HEADER_BYTES, keyBytes, 'utf8');
   buf.set(value, pos + FRAME_HEADER_BYTES + keyBytes);
-  buf.writeUInt32LE(frameChecksum(buf, pos, length), pos + 4);
+  buf.writeUInt32LE(frameChecksum(buf, pos, length), pos);
   return length;
 }
 
-/** CRC32 over the length field and everything after the CRC field. */
+/** CRC32 of everything after the CRC field, the length field included. */
 export function frameChecksum(buf: Buffer, pos: number, length: number): number {
-  return crc32(buf.subarray(pos + 8, pos + length), crc32(buf.subarray(pos, pos + 4)));
+  return crc32(buf.subarray(pos + 4, pos + length));
+}
+
+/** The length field of the frame at `pos` (FRAME_HEADER_BYTES must be readable there). */
+export function readFrameLength(buf: Buffer, pos: number): number {
+  return buf.readUInt32LE(pos + 4);
 }
 
 export interface FrameHeader {
@@ -64,8 +69,8 @@ export interface FrameHeader {
 /** Reads the fixed header at `pos` (the caller ensures FRAME_HEADER_BYTES are there); no validation. */
 export function readFrameHeader(buf: Buffer, pos: number): FrameHeader {
   return {
-    length: buf.readUInt32LE(pos),
-    checksum: buf.readUInt32LE(pos + 4),
+    length: buf.readUInt32LE(pos + 4),
+    checksum: buf.readUInt32LE(pos),
     offset: buf.readUIntLE(pos + 8, 6),
     timestampMs: buf.readDoubleLE(pos + 16),
     keyBytes: buf.readUInt32LE(pos + 24),
@@ -81,10 +86,10 @@ export type FrameCheck = 'ok' | 'short' | 'bad-length' | 'bad-checksum' | 'bad-o
  */
 export function checkFrame(buf: Buffer, pos: number, available: number, expectedOffset: number): FrameCheck {
   if (available < FRAME_HEADER_BYTES) return 'short';
-  const length = buf.readUInt32LE(pos);
+  const length = buf.readUInt32LE(pos + 4);
   if (length < FRAME_HEADER_BYTES || buf.readUInt32LE(pos + 24) > length - FRAME_HEADER_BYTES) return 'bad-length';
   if (available < length) return 'short';
-  if (buf.readUInt32LE(pos + 4) !== frameChecksum(buf, pos, length)) return 'bad-checksum';
+  if (buf.readUInt32LE(pos) !== frameChecksum(buf, pos, length)) return 'bad-checksum';
   if (buf.readUIntLE(pos + 8, 6) !== expectedOffset) return 'bad-offset';
   return 'ok';
 }
@@ -99,7 +104,7 @@ export interface DecodedFrame {
 
 /** Decodes a frame that `checkFrame` accepted. */
 export function decodeFrame(buf: Buffer, pos: number): DecodedFrame {
-  const length = buf.readUInt32LE(pos);
+  const length = buf.readUInt32LE(pos + 4);
   const keyBytes = buf.readUInt32LE(pos + 24);
   const keyStart = pos + FRAME_HEADER_BYTES;
   const value = new Uint8Array(length - FRAME_HEADER_BYTES - keyBytes);

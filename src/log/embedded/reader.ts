@@ -3,7 +3,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { LogErrors } from '../errors.js';
 import type { LogReader, LogRecord, ReadOptions } from '../port.js';
 import type { OffsetsView } from './durable-offsets.js';
-import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, checkFrame, decodeFrame } from './frame.js';
+import { FRAME_HEADER_BYTES, MAX_FRAME_BYTES, checkFrame, decodeFrame, readFrameLength } from './frame.js';
 import { findSegment, type Segment } from './segment.js';
 
 const READ_CHUNK_BYTES = 256 * 1024;
@@ -110,7 +110,7 @@ export class EmbeddedLogReader implements LogReader {
     while (records.length < maxRecords && this.next < limit) {
       const rel = this.filePos - this.bufFilePos;
       if (rel < 0 || rel + FRAME_HEADER_BYTES > this.bufLen) break;
-      const length = this.buf.readUInt32LE(rel);
+      const length = readFrameLength(this.buf, rel);
       if (length >= FRAME_HEADER_BYTES && rel + length > this.bufLen) break;
       const check = checkFrame(this.buf, rel, this.bufLen - rel, this.next);
       if (check !== 'ok') throw this.corrupt(check);
@@ -138,7 +138,7 @@ export class EmbeddedLogReader implements LogReader {
     const rel = this.filePos - this.bufFilePos;
     const known =
       rel >= 0 && rel + FRAME_HEADER_BYTES <= this.bufLen && this.next < this.bufSafeEnd
-        ? this.buf.readUInt32LE(rel)
+        ? readFrameLength(this.buf, rel)
         : 0;
     await this.fill(end, Math.min(MAX_FRAME_BYTES, Math.max(known, FRAME_HEADER_BYTES)));
     if (this.bufLen === 0) {
@@ -150,7 +150,7 @@ export class EmbeddedLogReader implements LogReader {
       return;
     }
     if (this.bufLen < FRAME_HEADER_BYTES) throw this.corrupt('short');
-    const length = this.buf.readUInt32LE(0);
+    const length = readFrameLength(this.buf, 0);
     if (length < FRAME_HEADER_BYTES || length > MAX_FRAME_BYTES) throw this.corrupt('bad-length');
     if (length > this.bufLen) {
       // A frame larger than the chunk just read: read it whole. Less than that means the file ends

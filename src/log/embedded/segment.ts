@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogErrors } from '../errors.js';
-import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, checkFrame, type FrameCheck } from './frame.js';
+import { FRAME_HEADER_BYTES, SEGMENT_HEADER_BYTES, checkFrame, readFrameLength, type FrameCheck } from './frame.js';
 
 /** One sparse-index entry per this many bytes of a segment: a read seeks, then scans at most this far. */
 export const INDEX_INTERVAL_BYTES = 64 * 1024;
@@ -69,7 +69,7 @@ export async function scanFrames(fh: FileHandle, options: ScanOptions): Promise<
     let rel = pos - bufPos;
     let available = bufLen - rel;
     if (available < FRAME_HEADER_BYTES) return { pos, offset, stop: 'short' };
-    const length = buf.readUInt32LE(rel);
+    const length = readFrameLength(buf, rel);
     if (options.verify) {
       if (length >= FRAME_HEADER_BYTES && length <= options.limitPos - pos && available < length) {
         await fill(pos, length);

@@ -1,0 +1,400 @@
+import type { KairosEvent } from '../core/index.js';
+import { toNumber, type SequenceLeaf, type WindowLeaf } from './compile.js';
+import type { ResolvedSegmentsOperatorOptions } from './options.js';
+import { valueAt } from './paths.js';
+
+/**
+ * Per-profile state of one condition leaf, kept compact and bounded (DESIGN.md §8).
+ *
+ * Every windowed entry carries an "effective time" `te`: the event time itself for short windows
+ * (exact), or the last millisecond of its time bucket for long ones. An entry is inside the window
+ * at instant T iff `te > T − within` — the window is the half-open interval (T − within, T], so an
+ * event exactly `within` old is out — and it leaves the window at `te + within`.
+ *
+ * - count: per group, pairs [te, weight] ascending; only the newest entries whose weights reach
+ *   `cap` are kept (min(count, cap) decides every comparison in the rules), at most `maxGroups` groups.
+ * - sum: pairs [te, amount] ascending; at most `maxSumEntries` (then the two oldest merge at the later time).
+ * - distinct: value → latest te; only the `cap` values seen last are kept.
+ * - sequence: pairs [t, stepMask] ascending; at most `maxSequenceEntries` (the oldest is dropped),
+ *   and nothing older than `within` when the sequence has one.
+ */
+export type CountState = Record<string, number[]>;
+export type SumState = number[];
+export type DistinctState = Record<string, number>;
+export type SequenceState = number[];
+
+export function effectiveTime(leaf: WindowLeaf, t: number): number {
+  if (leaf.bucketMs === 0) return t;
+  return Math.floor(t / leaf.bucketMs) * leaf.bucketMs + leaf.bucketMs - 1;
+}
+
+/** The group / distinct key of a value: strings, finite numbers and booleans; anything else does not count. */
+function keyOf(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** What the event contributes to a window leaf, or undefined when it lacks the leaf's `by`/`of` value. */
+export function windowContribution(leaf: WindowLeaf, event: KairosEvent): string | number | undefined {
+  switch (leaf.kind) {
+    case 'count':
+      return leaf.groupBy ? keyOf(valueAt(event, leaf.groupBy)) : '';
+    case 'sum':
+      return toNumber(valueAt(event, leaf.of!));
+    case 'distinct':
+      return keyOf(valueAt(event, leaf.of!));
+  }
+}
+
+/** Adds an event at `t`; returns the new state, or undefined when the entry is already out of the window at `T`. */
+export function insertWindow(
+  leaf: WindowLeaf,
+  state: unknown,
+  contribution: string | number,
+  t: number,
+  T: number,
+  options: ResolvedSegmentsOperatorOptions,
+): unknown {
+  const te = effectiveTime(leaf, t);
+  if (te + leaf.withinMs <= T) return undefined;
+  switch (leaf.kind) {
+    case 'count': {
+      const groups = (state as CountState | undefined) ?? {};
+      const group = contribution as string;
+      groups[group] = capWeights(addPair(groups[group] ?? [], te, 1), leaf.cap);
+      pruneGroups(groups, leaf, T, options.maxGroups);
+      return groups;
+    }
+    case 'sum': {
+      let pairs = addPair((state as SumState | undefined) ?? [], te, contribution as number);
+      pairs = prunePairs(pairs, leaf.withinMs, T);
+      while (pairs.length > 2 * options.maxSumEntries) pairs.splice(0, 4, pairs[2]!, round(pairs[1]! + pairs[3]!));
+      return pairs;
+    }
+    case 'distinct': {
+      const values = (state as DistinctState | undefined) ?? {};
+      const key = contribution as string;
+      if ((values[key] ?? -Infinity) < te) values[key] = te;
+      pruneDistinct(values, leaf, T);
+      return values;
+    }
+  }
+}
+
+/** The leaf's value at instant T. */
+export function windowValue(leaf: WindowLeaf, state: unknown, T: number): number {
+  if (state === undefined) return 0;
+  const after = T - leaf.withinMs;
+  switch (leaf.kind) {
+    case 'count': {
+      let best = 0;
+      for (const pairs of Object.values(state as CountState)) best = Math.max(best, weightAfter(pairs, after));
+      return Math.min(best, leaf.cap);
+    }
+    case 'sum':
+      return round(weightAfter(state as SumState, after));
+    case 'distinct': {
+      let n = 0;
+      for (const te of Object.values(state as DistinctState)) if (te > after) n++;
+      return Math.min(n, leaf.cap);
+    }
+  }
+}
+
+/** Instants after T at which an entry leaves the window (when the value may change without events). */
+export function windowChanges(leaf: WindowLeaf, state: unknown, T: number, out: number[]): void {
+  if (state === undefined) return;
+  const w = leaf.withinMs;
+  const push = (te: number) => {
+    if (te + w > T) out.push(te + w);
+  };
+  switch (leaf.kind) {
+    case 'count':
+      for (const pairs of Object.values(state as CountState)) for (let i = 0; i < pairs.length; i += 2) push(pairs[i]!);
+      break;
+    case 'sum': {
+      const pairs = state as SumState;
+      for (let i = 0; i < pairs.length; i += 2) push(pairs[i]!);
+      break;
+    }
+    case 'distinct':
+      for (const te of Object.values(state as DistinctState)) push(te);
+      break;
+  }
+}
+
+/** Drops what is out of the window at T (T only grows, so it is never needed again); undefined when empty. */
+export function pruneWindow(leaf: WindowLeaf, state: unknown, T: number, options: ResolvedSegmentsOperatorOptions): unknown {
+  if (state === undefined) return undefined;
+  switch (leaf.kind) {
+    case 'count': {
+      const groups = state as CountState;
+      pruneGroups(groups, leaf, T, options.maxGroups);
+      return Object.keys(groups).length === 0 ? undefined : groups;
+    }
+    case 'sum': {
+      const pairs = prunePairs(state as SumState, leaf.withinMs, T);
+      return pairs.length === 0 ? undefined : pairs;
+    }
+    case 'distinct': {
+      const values = state as DistinctState;
+      pruneDistinct(values, leaf, T);
+      return Object.keys(values).length === 0 ? undefined : values;
+    }
+  }
+}
+
+/** Folds two states of the same leaf (identity merge). */
+export function mergeWindow(leaf: WindowLeaf, a: unknown, b: unknown, T: number, options: ResolvedSegmentsOperatorOptions): unknown {
+  if (a === undefined) return pruneWindow(leaf, structuredClone(b), T, options);
+  if (b === undefined) return pruneWindow(leaf, a, T, options);
+  switch (leaf.kind) {
+    case 'count': {
+      const groups = a as CountState;
+      for (const [group, pairs] of Object.entries(b as CountState)) {
+        let merged = groups[group] ?? [];
+        for (let i = 0; i < pairs.length; i += 2) merged = addPair(merged, pairs[i]!, pairs[i + 1]!);
+        groups[group] = capWeights(merged, leaf.cap);
+      }
+      return pruneWindow(leaf, groups, T, options);
+    }
+    case 'sum': {
+      let pairs = a as SumState;
+      const other = b as SumState;
+      for (let i = 0; i < other.length; i += 2) pairs = addPair(pairs, other[i]!, other[i + 1]!);
+      pairs = prunePairs(pairs, leaf.withinMs, T);
+      while (pairs.length > 2 * options.maxSumEntries) pairs.splice(0, 4, pairs[2]!, round(pairs[1]! + pairs[3]!));
+      return pairs.length === 0 ? undefined : pairs;
+    }
+    case 'distinct': {
+      const values = a as DistinctState;
+      for (const [key, te] of Object.entries(b as DistinctState)) if ((values[key] ?? -Infinity) < te) values[key] = te;
+      return pruneWindow(leaf, values, T, options);
+    }
+  }
+}
+
+// ---- pairs -------------------------------------------------------------------------------------
+
+/** Inserts [te, weight] keeping ascending order; an equal te adds to the existing entry. */
+function addPair(pairs: number[], te: number, weight: number): number[] {
+  let i = pairs.length;
+  while (i > 0 && pairs[i - 2]! > te) i -= 2;
+  if (i > 0 && pairs[i - 2] === te) {
+    pairs[i - 1] = round(pairs[i - 1]! + weight);
+    return pairs;
+  }
+  pairs.splice(i, 0, te, weight);
+  return pairs;
+}
+
+function weightAfter(pairs: readonly number[], after: number): number {
+  let total = 0;
+  for (let i = pairs.length - 2; i >= 0 && pairs[i]! > after; i -= 2) total += pairs[i + 1]!;
+  return total;
+}
+
+/** Keeps the newest entries whose weights reach `cap`: older ones leave the window first and cannot change min(count, cap). */
+function capWeights(pairs: number[], cap: number): number[] {
+  let total = 0;
+  for (let i = pairs.length - 2; i >= 0; i -= 2) {
+    total += pairs[i + 1]!;
+    if (total >= cap) {
+      if (i > 0) pairs.splice(0, i);
+      return pairs;
+    }
+  }
+  return pairs;
+}
+
+function prunePairs(pairs: number[], withinMs: number, T: number): number[] {
+  let drop = 0;
+  while (drop < pairs.length && pairs[drop]! + withinMs <= T) drop += 2;
+  if (drop > 0) pairs.splice(0, drop);
+  return pairs;
+}
+
+function pruneGroups(groups: CountState, leaf: WindowLeaf, T: number, maxGroups: number): void {
+  const keys = Object.keys(groups);
+  for (const key of keys) {
+    const pairs = prunePairs(groups[key]!, leaf.withinMs, T);
+    if (pairs.length === 0) delete groups[key];
+  }
+  let remaining = Object.keys(groups);
+  while (remaining.length > maxGroups) {
+    // Drop the group that was active least recently (ties: the smallest key), deterministically.
+    let victim = remaining[0]!;
+    for (const key of remaining) {
+      const newest = groups[key]!.at(-2)!;
+      const victimNewest = groups[victim]!.at(-2)!;
+      if (newest < victimNewest || (newest === victimNewest && key < victim)) victim = key;
+    }
+    delete groups[victim];
+    remaining = Object.keys(groups);
+  }
+}
+
+function pruneDistinct(values: DistinctState, leaf: WindowLeaf, T: number): void {
+  for (const [key, te] of Object.entries(values)) if (te + leaf.withinMs <= T) delete values[key];
+  const keys = Object.keys(values);
+  if (keys.length <= leaf.cap) return;
+  // Keep the `cap` values seen last (ties: the smallest keys), deterministically.
+  keys.sort((x, y) => values[y]! - values[x]! || (x < y ? -1 : x > y ? 1 : 0));
+  for (const key of keys.slice(leaf.cap)) delete values[key];
+}
+
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6;
+}
+
+// ---- sequences -----------------------------------------------------------------------------------
+
+/** Adds an event matching the steps in `mask`; undefined when it cannot matter any more (older than `within`). */
+export function insertSequence(leaf: SequenceLeaf, state: unknown, t: number, mask: number, T: number, maxEntries: number): SequenceState | undefined {
+  if (leaf.withinMs !== undefined && t <= T - leaf.withinMs) return undefined;
+  const pairs = ((state as SequenceState | undefined) ?? []).slice();
+  let i = pairs.length;
+  while (i > 0 && (pairs[i - 2]! > t || (pairs[i - 2] === t && pairs[i - 1]! > mask))) i -= 2;
+  if (!(i > 0 && pairs[i - 2] === t && pairs[i - 1] === mask)) pairs.splice(i, 0, t, mask);
+  return pruneSequence(leaf, pairs, T, maxEntries);
+}
+
+export function pruneSequence(leaf: SequenceLeaf, pairs: SequenceState, T: number, maxEntries: number): SequenceState {
+  if (leaf.withinMs !== undefined) {
+    let drop = 0;
+    while (drop < pairs.length && pairs[drop]! <= T - leaf.withinMs) drop += 2;
+    if (drop > 0) pairs.splice(0, drop);
+  }
+  if (leaf.trailing) {
+    // The last step of any match must come after the latest event matching the trailing absent step
+    // (L). Before L, no entry can be that last step, nor matter as trailing evidence (L itself is kept,
+    // so a late event from before L still finds an absent-matching event after it).
+    const trailingBit = 1 << leaf.trailing.step;
+    const lastBit = 1 << leaf.positives.at(-1)!;
+    let latest = -1;
+    for (let i = pairs.length - 2; i >= 0; i -= 2) {
+      if ((pairs[i + 1]! & trailingBit) !== 0) {
+        latest = i;
+        break;
+      }
+    }
+    if (latest > 0) {
+      const tL = pairs[latest]!;
+      const kept: number[] = [];
+      for (let i = 0; i < pairs.length; i += 2) {
+        const t = pairs[i]!;
+        let mask = pairs[i + 1]!;
+        if (t < tL) mask &= ~(trailingBit | lastBit);
+        if (mask !== 0) kept.push(t, mask);
+      }
+      pairs.splice(0, pairs.length, ...kept);
+    }
+  }
+  if (pairs.length > 2 * maxEntries) pairs.splice(0, pairs.length - 2 * maxEntries);
+  return pairs;
+}
+
+export function mergeSequence(leaf: SequenceLeaf, a: unknown, b: unknown, T: number, maxEntries: number): SequenceState | undefined {
+  let pairs = ((a as SequenceState | undefined) ?? []).slice();
+  const other = (b as SequenceState | undefined) ?? [];
+  for (let i = 0; i < other.length; i += 2) {
+    const merged = insertSequence(leaf, pairs, other[i]!, other[i + 1]!, T, Number.MAX_SAFE_INTEGER);
+    if (merged) pairs = merged;
+  }
+  pairs = pruneSequence(leaf, pairs, T, maxEntries);
+  return pairs.length === 0 ? undefined : pairs;
+}
+
+/**
+ * Whether the sequence holds at instant T. Positive steps match strictly increasing event times.
+ * An absent step between two positive ones requires no matching event strictly between them and a
+ * gap of at least `for`; a trailing absent step requires the last positive step to be at least `for`
+ * old and no matching event since it, up to and including T. With `within`, every matched event is
+ * inside (T − within, T].
+ */
+export function holdsSequence(leaf: SequenceLeaf, state: unknown, T: number): boolean {
+  const s = state as SequenceState | undefined;
+  if (!s || s.length === 0) return false;
+  const n = s.length / 2;
+  const lo = leaf.withinMs === undefined ? -Infinity : T - leaf.withinMs;
+  let from = 0;
+  while (from < n && s[2 * from]! <= lo) from++;
+  let to = n;
+  while (to > from && s[2 * (to - 1)]! > T) to--;
+  if (from >= to) return false;
+  let prev = new Float64Array(n).fill(NaN);
+  let cur = new Float64Array(n).fill(NaN);
+  for (let j = 0; j < leaf.positives.length; j++) {
+    const bit = 1 << leaf.positives[j]!;
+    const absent = leaf.absentBefore[j];
+    const nextAbsent = absent ? nextTimes(s, from, to, 1 << absent.step) : undefined;
+    let any = false;
+    for (let i = from; i < to; i++) {
+      cur[i] = NaN;
+      if ((s[2 * i + 1]! & bit) === 0) continue;
+      const ti = s[2 * i]!;
+      if (j === 0) {
+        cur[i] = ti;
+        any = true;
+        continue;
+      }
+      let best = NaN;
+      for (let k = from; k < i; k++) {
+        const start = prev[k]!;
+        if (Number.isNaN(start)) continue;
+        const tk = s[2 * k]!;
+        if (tk >= ti) continue;
+        if (absent && (ti - tk < absent.forMs || nextAbsent![k]! < ti)) continue;
+        if (Number.isNaN(best) || start > best) best = start;
+      }
+      cur[i] = best;
+      if (!Number.isNaN(best)) any = true;
+    }
+    if (!any) return false;
+    [prev, cur] = [cur, prev];
+  }
+  const trailing = leaf.trailing;
+  const nextTrailing = trailing ? nextTimes(s, from, to, 1 << trailing.step) : undefined;
+  for (let i = from; i < to; i++) {
+    if (Number.isNaN(prev[i]!)) continue;
+    if (!trailing) return true;
+    if (T - s[2 * i]! >= trailing.forMs && nextTrailing![i]! > T) return true;
+  }
+  return false;
+}
+
+/** For each entry i: the earliest time strictly after t_i of an entry having `bit` (Infinity when none). */
+function nextTimes(s: SequenceState, from: number, to: number, bit: number): Float64Array {
+  const out = new Float64Array(s.length / 2).fill(Infinity);
+  let best = Infinity;
+  let i = to - 1;
+  while (i >= from) {
+    const t = s[2 * i]!;
+    let groupHasBit = false;
+    let j = i;
+    while (j >= from && s[2 * j] === t) {
+      out[j] = best;
+      if ((s[2 * j + 1]! & bit) !== 0) groupHasBit = true;
+      j--;
+    }
+    if (groupHasBit) best = t;
+    i = j;
+  }
+  return out;
+}
+
+/** Instants after T at which the sequence may change without events: a `for` completing, the first step leaving `within`. */
+export function sequenceChanges(leaf: SequenceLeaf, state: unknown, T: number, out: number[]): void {
+  const s = state as SequenceState | undefined;
+  if (!s) return;
+  const firstBit = 1 << leaf.positives[0]!;
+  const lastBit = 1 << leaf.positives.at(-1)!;
+  for (let i = 0; i < s.length; i += 2) {
+    const t = s[i]!;
+    const mask = s[i + 1]!;
+    if (leaf.withinMs !== undefined && (mask & firstBit) !== 0 && t + leaf.withinMs > T) out.push(t + leaf.withinMs);
+    if (leaf.trailing && (mask & lastBit) !== 0 && t + leaf.trailing.forMs > T) out.push(t + leaf.trailing.forMs);
+  }
+}

@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import type { StateStore } from '../store/index.js';
+import { counterKey, indexKey, type KeyState } from '../stream/index.js';
+import { SegmentsErrors } from './errors.js';
+import type { MembersPage, MembershipChange, SegmentMembership } from './types.js';
+
+const OPERATOR = 'segments';
+
+/**
+ * The member index: one key per (segment version, member), written by the operator in the same commit
+ * as the profile's state, so it is exactly as current as the profiles. Listing is a prefix range scan
+ * (O(page) per page, whatever the segment's size); the count is a per-partition counter maintained in
+ * the same commits (O(partitions) per read), not a scan.
+ */
+export function memberIndexKey(segmentId: string, version: number, profileKey: string): string {
+  return `m/${segmentId}/${version}/${profileKey}`;
+}
+
+export function memberCounterName(segmentId: string, version: number): string {
+  return `${segmentId}@${version}`;
+}
+
+/** The idempotency id of a membership change (stable across replays of the same log). */
+export function changeId(segmentId: string, version: number, profileKey: string, type: 'enter' | 'exit', eventTimeMs: number, n: number): string {
+  return createHash('sha256').update(`${segmentId}\u0000${version}\u0000${profileKey}\u0000${type}\u0000${eventTimeMs}\u0000${n}`).digest('base64url').slice(0, 27);
+}
+
+export function isMembershipChange(value: unknown): value is MembershipChange {
+  const v = value as Partial<MembershipChange> | null;
+  return typeof v === 'object' && v !== null && v.kind === 'segment' && (v.type === 'enter' || v.type === 'exit') && typeof v.segmentId === 'string';
+}
+
+/**
+ * The segment memberships of a stored profile state, for `GET /v1/profiles/{id}` and
+ * `/v1/profiles/{id}/segments`. With `activeVersions` (segment id → active version), exactly the
+ * active versions' memberships; without it, the memberships whose enter was announced.
+ */
+export function segmentsOf(keyState: KeyState, activeVersions?: ReadonlyMap<string, number>): SegmentMembership[] {
+  const state = keyState.ops[OPERATOR] as { m?: Record<string, number[]> } | undefined;
+  if (!state?.m || keyState.sealedInto !== undefined) return [];
+  const out: SegmentMembership[] = [];
+  for (const [key, slot] of Object.entries(state.m)) {
+    const flags = slot[0] ?? 0;
+    if ((flags & 1) === 0) continue;
+    const at = key.lastIndexOf('@');
+    const id = key.slice(0, at);
+    const version = Number(key.slice(at + 1));
+    if (activeVersions ? activeVersions.get(id) !== version : (flags & 2) === 0) continue;
+    out.push({ id, version, since: new Date(slot[1] ?? 0).toISOString() });
+  }
+  return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
+export interface MembershipReaderDeps {
+  readonly store: StateStore;
+  readonly partitionCount: number;
+}
+
+/** Reads members and counts of segment versions from the stream's store (the API never drives the stream). */
+export class MembershipReader {
+  constructor(private readonly deps: MembershipReaderDeps) {}
+
+  async count(segmentId: string, version: number): Promise<number> {
+    const name = memberCounterName(segmentId, version);
+    const keys = Array.from({ length: this.deps.partitionCount }, (_, p) => counterKey(p, OPERATOR, name));
+    const values = await this.deps.store.getMany(keys);
+    return values.reduce<number>((sum, v) => sum + (typeof v === 'number' ? v : 0), 0);
+  }
+
+  async page(segmentId: string, version: number, options: { cursor?: string; limit?: number } = {}): Promise<MembersPage> {
+    const limit = Math.min(Math.max(options.limit ?? 100, 1), 1000);
+    const prefix = indexKey(OPERATOR, `m/${segmentId}/${version}/`);
+    const after = options.cursor === undefined ? undefined : prefix + decodeCursor(options.cursor);
+    const [rows, count] = await Promise.all([
+      this.deps.store.scan(prefix, after === undefined ? { limit: limit + 1 } : { after, limit: limit + 1 }),
+      this.count(segmentId, version),
+    ]);
+    const members = rows.slice(0, limit).map(({ key, value }) => ({
+      profileId: key.slice(prefix.length),
+      since: new Date(typeof value === 'number' ? value : 0).toISOString(),
+    }));
+    const page: MembersPage = { segmentId, version, count, members };
+    const last = members.at(-1);
+    if (rows.length > limit && last) page.next = encodeCursor(last.profileId);
+    return page;
+  }
+}
+
+/** Every member-index key of the operator (for maintenance and tests). */
+export function memberIndexPrefix(segmentId: string, version: number): string {
+  return indexKey(OPERATOR, `m/${segmentId}/${version}/`);
+}
+
+function encodeCursor(profileKey: string): string {
+  return Buffer.from(profileKey, 'utf8').toString('base64url');
+}
+
+function decodeCursor(cursor: string): string {
+  if (!/^[A-Za-z0-9_-]*$/.test(cursor) || cursor.length === 0) throw SegmentsErrors.create('SEGMENTS_INVALID_CURSOR');
+  return Buffer.from(cursor, 'base64url').toString('utf8');
+}

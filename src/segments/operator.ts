@@ -1,0 +1,425 @@
+import type { KairosEvent } from '../core/index.js';
+import { PROFILE_OPERATOR, type ProfileState } from '../profiles/index.js';
+import type { FiredTimer, KeyedContext, KeyedOperator } from '../stream/index.js';
+import { compileDefinitions, eventIndexKeys, type CompiledDefinitions, type CompiledSegment, type Leaf, type Node } from './compile.js';
+import {
+  holdsSequence,
+  insertSequence,
+  insertWindow,
+  mergeSequence,
+  mergeWindow,
+  sequenceChanges,
+  windowChanges,
+  windowContribution,
+  windowValue,
+} from './leaves.js';
+import { changeId, memberIndexKey } from './membership.js';
+import { resolveSegmentsOperatorOptions, type ResolvedSegmentsOperatorOptions, type SegmentsOperatorOptions } from './options.js';
+import { valueAt } from './paths.js';
+import type { ActiveSegmentVersion, MembershipChange } from './types.js';
+
+export const SEGMENTS_OPERATOR = 'segments';
+const WAKE = 'wake';
+/** Candidate instants tried per next-change search; beyond, the search resumes at the last one tried. */
+const SEARCH_LIMIT = 64;
+
+/** [flags (bit 0 member, bit 1 announced), since (ms), change number, next change (ms)?] */
+export type MemberSlot = [number, number, number] | [number, number, number, number];
+const MEMBER = 1;
+const ANNOUNCED = 2;
+
+/** The `segments` slot of a profile's state. */
+export interface SegmentsState {
+  /** The profile's evaluation clock: membership has been evaluated up to this event-time instant. */
+  e: number;
+  /** The registered wake-up timer (the earliest next change of any segment). */
+  w?: number;
+  /** Fingerprint of the definitions this state was last reconciled with. */
+  d?: string;
+  /** Leaf states by leaf id (shared by every rule using the same leaf). */
+  l: Record<string, unknown>;
+  /** Membership slots by `<segmentId>@<version>`. */
+  m: Record<string, MemberSlot>;
+  /** Set by an identity merge: the next element evaluates every segment. */
+  x?: 1;
+}
+
+/**
+ * The segments stream operator: evaluates every active and shadow segment version for each profile
+ * in event time, and emits enter/exit records (active versions only) to the outbox, keeps a member
+ * index (`x/segments/m/<id>/<version>/<profileKey>`) and per-partition member counters.
+ *
+ * Time model (docs/segments.md): each profile has an evaluation clock `e`. Processing an event at t
+ * first evaluates, in order, every instant before max(t, watermark) at which some membership changes
+ * by time alone (a window entry expiring, an `absent … for` completing) — so a profile's timeline does
+ * not depend on how its events interleave with other profiles' — then adds the event and evaluates
+ * at T = max(e, t, watermark). A wake-up timer at the earliest pending change makes exits happen with
+ * no new event (also when the partition is idle: the watermark then follows the wall clock).
+ */
+export function createSegmentsOperator(definitions: readonly ActiveSegmentVersion[], options: SegmentsOperatorOptions = {}): KeyedOperator {
+  const opts = resolveSegmentsOperatorOptions(options);
+  const defs = compileDefinitions(definitions, opts);
+  return {
+    name: SEGMENTS_OPERATOR,
+    processElement(event, ctx) {
+      const existing = ctx.getState<SegmentsState>();
+      const t = event.eventTimeMs;
+      const target = Math.max(t, ctx.watermarkMs);
+      const run = new Evaluation(defs, opts, ctx, existing ?? { e: target, d: defs.fingerprint, l: {}, m: {} });
+      if (!existing) run.fresh = true;
+      run.handle(event, target);
+      run.finish();
+    },
+    onTimer(timer: FiredTimer, ctx) {
+      if (timer.tag !== WAKE) return;
+      const state = ctx.getState<SegmentsState>();
+      if (!state) return;
+      if (state.w === timer.timeMs) delete state.w;
+      const run = new Evaluation(defs, opts, ctx, state);
+      run.reconcileIfNeeded();
+      run.catchUp(timer.timeMs, true);
+      state.e = Math.max(state.e, timer.timeMs);
+      run.finish();
+    },
+    merge(from, ctx) {
+      const other = from as SegmentsState | undefined;
+      if (!other) return;
+      const existing = ctx.getState<SegmentsState>();
+      const T = Math.max(existing?.e ?? -Infinity, other.e, ctx.watermarkMs);
+      const run = new Evaluation(defs, opts, ctx, existing ?? { e: T, d: defs.fingerprint, l: {}, m: {} });
+      run.reconcileIfNeeded();
+      run.catchUp(T, false);
+      run.mergeLeaves(other, T);
+      run.state.e = Math.max(run.state.e, T);
+      // The linking message is processed right after the merge: every segment is evaluated then, at its
+      // event time (the instant the two histories became one profile).
+      run.state.x = 1;
+      ctx.setState(run.state);
+    },
+    onSeal(ctx) {
+      const state = ctx.getState<SegmentsState>();
+      if (!state) return;
+      const run = new Evaluation(defs, opts, ctx, state);
+      run.exitAll(Math.max(state.e, ctx.watermarkMs));
+      // The task drops the key's timers; the leaves stay for the survivor's merge.
+      delete state.w;
+      ctx.setState(state);
+    },
+  };
+}
+
+const ALL = 'all' as const;
+const NONE: ReadonlySet<number> = new Set();
+
+/** One operator call on one profile: the compiled definitions, the state and the context, bound together. */
+class Evaluation {
+  fresh = false;
+  private traits: Record<string, unknown> | undefined;
+  private tracesLoaded = false;
+  /** Announced memberships of retired versions, waiting to be handed over to the active version (reconcile). */
+  private handovers: Map<string, { version: number; n: number }> | undefined;
+
+  constructor(
+    private readonly defs: CompiledDefinitions,
+    private readonly opts: ResolvedSegmentsOperatorOptions,
+    private readonly ctx: KeyedContext,
+    readonly state: SegmentsState,
+  ) {}
+
+  handle(event: KairosEvent, target: number): void {
+    if (this.fresh) {
+      this.settleAfterInsert(event, target, ALL);
+      return;
+    }
+    this.reconcileIfNeeded();
+    this.catchUp(target, false);
+    const merged = this.state.x === 1;
+    delete this.state.x;
+    this.settleAfterInsert(event, target, merged ? ALL : undefined);
+  }
+
+  private settleAfterInsert(event: KairosEvent, target: number, dirtyAll: typeof ALL | undefined): void {
+    const s = this.state;
+    const T = Math.max(s.e, target);
+    const dirty = new Set<number>();
+    const matched = this.insert(event, T, dirty);
+    if (event.type === 'identify' && event.traits) for (const i of this.defs.traitSegments) dirty.add(i);
+    if (matched === 'late-only') {
+      this.ctx.late({ messageId: event.messageId, eventTimeMs: event.eventTimeMs, evaluatedAtMs: T, reason: 'window-closed' });
+    }
+    this.settle(T, dirtyAll ?? dirty);
+    s.e = T;
+  }
+
+  /** Adds the event to every leaf it matches; marks the users of changed leaves dirty. */
+  private insert(event: KairosEvent, T: number, dirty: Set<number>): 'none' | 'accepted' | 'late-only' {
+    const s = this.state;
+    let matched = false;
+    let accepted = false;
+    let sequenceMasks: Map<Leaf, number> | undefined;
+    for (const key of eventIndexKeys(event)) {
+      const entries = this.defs.eventIndex.get(key);
+      if (!entries) continue;
+      for (const { leaf, filter } of entries) {
+        if (!leaf.filters[filter]!.where(event)) continue;
+        if (leaf.kind === 'sequence') {
+          (sequenceMasks ??= new Map()).set(leaf, (sequenceMasks.get(leaf) ?? 0) | (1 << filter));
+          continue;
+        }
+        const contribution = windowContribution(leaf, event);
+        if (contribution === undefined) continue;
+        matched = true;
+        const next = insertWindow(leaf, s.l[leaf.id], contribution, event.eventTimeMs, T, this.opts);
+        if (next === undefined) continue;
+        accepted = true;
+        s.l[leaf.id] = next;
+        for (const i of this.defs.leafUsers.get(leaf.id) ?? []) dirty.add(i);
+      }
+    }
+    if (sequenceMasks) {
+      for (const [leaf, mask] of sequenceMasks) {
+        matched = true;
+        const next = insertSequence(leaf as Extract<Leaf, { kind: 'sequence' }>, s.l[leaf.id], event.eventTimeMs, mask, T, this.opts.maxSequenceEntries);
+        if (next === undefined) continue;
+        accepted = true;
+        s.l[leaf.id] = next;
+        for (const i of this.defs.leafUsers.get(leaf.id) ?? []) dirty.add(i);
+      }
+    }
+    if (!matched) return 'none';
+    if (accepted) return 'accepted';
+    return event.eventTimeMs < this.ctx.watermarkMs ? 'late-only' : 'none';
+  }
+
+  /** Evaluates every change instant strictly before `limit` (or up to it, `inclusive`), in time order. */
+  catchUp(limit: number, inclusive: boolean): void {
+    for (let guard = 0; guard < 100_000; guard++) {
+      const c = this.nextPending();
+      if (c === undefined || (inclusive ? c > limit : c >= limit)) return;
+      this.settle(c, NONE);
+      if (c > this.state.e) this.state.e = c;
+    }
+  }
+
+  private nextPending(): number | undefined {
+    let min: number | undefined;
+    for (const slot of Object.values(this.state.m)) {
+      const nc = slot[3];
+      if (nc !== undefined && (min === undefined || nc < min)) min = nc;
+    }
+    return min;
+  }
+
+  /**
+   * Evaluates, at instant T and in dependency order, the segments that are dirty, due (their next
+   * change ≤ T) or that reference a segment which changed just now; records transitions.
+   */
+  settle(T: number, dirty: ReadonlySet<number> | typeof ALL): void {
+    const s = this.state;
+    let changed: Set<string> | undefined;
+    for (const seg of this.defs.segments) {
+      const slot = s.m[seg.key];
+      const due = slot !== undefined && slot[3] !== undefined && slot[3] <= T;
+      const depChanged = changed !== undefined && seg.dependsOn.some((id) => changed!.has(id));
+      if (!(dirty === ALL || dirty.has(seg.index) || due || depChanged)) continue;
+      const truth = this.evaluate(seg.root, T);
+      const was = slot !== undefined && (slot[0] & MEMBER) !== 0;
+      if (truth !== was) {
+        this.transition(seg, truth, T);
+        if (seg.active) (changed ??= new Set()).add(seg.id);
+      } else if (truth && seg.active && (slot![0] & ANNOUNCED) === 0) {
+        this.announce(seg, slot!, T);
+      }
+      this.setNextChange(seg, this.nextChange(seg, T, truth));
+    }
+  }
+
+  private evaluate(node: Node, T: number): boolean {
+    switch (node.k) {
+      case 'all':
+        for (const child of node.c) if (!this.evaluate(child, T)) return false;
+        return true;
+      case 'any':
+        for (const child of node.c) if (this.evaluate(child, T)) return true;
+        return false;
+      case 'not':
+        return !this.evaluate(node.c, T);
+      case 'agg':
+        return node.test(windowValue(node.leaf, this.state.l[node.leaf.id], T));
+      case 'seq':
+        return holdsSequence(node.leaf, this.state.l[node.leaf.id], T);
+      case 'trait':
+        return node.test(valueAt(this.loadTraits(), node.parts));
+      case 'in': {
+        if (node.key === undefined) return false;
+        const slot = this.state.m[node.key];
+        return slot !== undefined && (slot[0] & MEMBER) !== 0;
+      }
+    }
+  }
+
+  private loadTraits(): Record<string, unknown> | undefined {
+    if (!this.tracesLoaded) {
+      this.traits = this.ctx.readState<ProfileState>(PROFILE_OPERATOR)?.tr;
+      this.tracesLoaded = true;
+    }
+    return this.traits;
+  }
+
+  /** The first instant after T at which the segment's truth differs from `truth` with no new event. */
+  private nextChange(seg: CompiledSegment, T: number, truth: boolean): number | undefined {
+    const candidates: number[] = [];
+    for (const leaf of seg.leaves) {
+      const state = this.state.l[leaf.id];
+      if (state === undefined) continue;
+      if (leaf.kind === 'sequence') sequenceChanges(leaf, state, T, candidates);
+      else windowChanges(leaf, state, T, candidates);
+    }
+    if (candidates.length === 0) return undefined;
+    candidates.sort((a, b) => a - b);
+    let tried = 0;
+    let last = NaN;
+    for (const c of candidates) {
+      if (c === last) continue;
+      last = c;
+      if (this.evaluate(seg.root, c) !== truth) return c;
+      if (++tried >= SEARCH_LIMIT) return c;
+    }
+    return undefined;
+  }
+
+  private setNextChange(seg: CompiledSegment, nc: number | undefined): void {
+    const s = this.state;
+    const slot = s.m[seg.key];
+    if (!slot) {
+      if (nc !== undefined) s.m[seg.key] = [0, 0, 0, nc];
+      return;
+    }
+    if (nc === undefined) {
+      if (slot.length > 3) slot.length = 3;
+      // A slot that never held a membership carries nothing worth keeping.
+      if (slot[0] === 0 && slot[2] === 0) delete s.m[seg.key];
+    } else {
+      slot[3] = nc;
+    }
+  }
+
+  private transition(seg: CompiledSegment, enter: boolean, T: number): void {
+    const s = this.state;
+    const slot: MemberSlot = s.m[seg.key] ?? (s.m[seg.key] = [0, 0, 0]);
+    slot[2] += 1;
+    const indexKey = memberIndexKey(seg.id, seg.version, this.ctx.key);
+    if (enter) {
+      slot[0] |= MEMBER;
+      slot[1] = T;
+      this.ctx.putIndex(indexKey, T);
+      this.ctx.addToCounter(seg.key, 1);
+      if (seg.active) this.announce(seg, slot, T);
+    } else {
+      slot[0] &= ~MEMBER;
+      this.ctx.putIndex(indexKey, undefined);
+      this.ctx.addToCounter(seg.key, -1);
+      if ((slot[0] & ANNOUNCED) !== 0) {
+        slot[0] &= ~ANNOUNCED;
+        this.emit('exit', seg.id, seg.version, T, slot[2]);
+      }
+    }
+  }
+
+  /** An active version's membership becomes visible: an enter record, unless a retired version's announced membership hands over. */
+  private announce(seg: CompiledSegment, slot: MemberSlot, T: number): void {
+    if (!this.opts.emit) return;
+    slot[0] |= ANNOUNCED;
+    if (this.handovers?.delete(seg.id)) return;
+    this.emit('enter', seg.id, seg.version, T, slot[2]);
+  }
+
+  private emit(type: 'enter' | 'exit', segmentId: string, version: number, T: number, n: number): void {
+    const profileKey = this.ctx.key;
+    const record: MembershipChange = {
+      kind: 'segment',
+      type,
+      segmentId,
+      version,
+      profileKey,
+      eventTimeMs: T,
+      id: changeId(segmentId, version, profileKey, type, T, n),
+    };
+    this.ctx.emit(record);
+  }
+
+  /**
+   * The definitions changed since this profile was last evaluated: drop leaves no rule uses, retire
+   * memberships of versions no longer computed (an announced one hands over to the segment's active
+   * version, or exits), and evaluate every segment at the profile's clock.
+   */
+  reconcileIfNeeded(): void {
+    const s = this.state;
+    if (s.d === this.defs.fingerprint) return;
+    for (const id of Object.keys(s.l)) if (!this.defs.leaves.has(id)) delete s.l[id];
+    this.handovers = new Map();
+    for (const [key, slot] of Object.entries(s.m)) {
+      if (this.defs.byKey.has(key)) continue;
+      const at = key.lastIndexOf('@');
+      const id = key.slice(0, at);
+      const version = Number(key.slice(at + 1));
+      if ((slot[0] & MEMBER) !== 0) {
+        this.ctx.putIndex(memberIndexKey(id, version, this.ctx.key), undefined);
+        this.ctx.addToCounter(key, -1);
+      }
+      if ((slot[0] & ANNOUNCED) !== 0) {
+        const previous = this.handovers.get(id);
+        if (!previous || previous.version < version) this.handovers.set(id, { version, n: slot[2] });
+      }
+      delete s.m[key];
+    }
+    s.d = this.defs.fingerprint;
+    this.settle(s.e, ALL);
+    for (const [id, { version, n }] of this.handovers) this.emit('exit', id, version, s.e, n + 1);
+    this.handovers = undefined;
+  }
+
+  mergeLeaves(other: SegmentsState, T: number): void {
+    const s = this.state;
+    for (const [id, value] of Object.entries(other.l)) {
+      const leaf = this.defs.leaves.get(id);
+      if (!leaf) continue;
+      const merged =
+        leaf.kind === 'sequence'
+          ? mergeSequence(leaf, s.l[id], value, T, this.opts.maxSequenceEntries)
+          : mergeWindow(leaf, s.l[id], value, T, this.opts);
+      if (merged === undefined) delete s.l[id];
+      else s.l[id] = merged;
+    }
+  }
+
+  /** The profile was merged into another: every membership ends (the survivor re-evaluates with the merged leaves). */
+  exitAll(T: number): void {
+    const s = this.state;
+    for (const [key, slot] of Object.entries(s.m)) {
+      const seg = this.defs.byKey.get(key);
+      const at = key.lastIndexOf('@');
+      const id = seg?.id ?? key.slice(0, at);
+      const version = seg?.version ?? Number(key.slice(at + 1));
+      if ((slot[0] & MEMBER) !== 0) {
+        this.ctx.putIndex(memberIndexKey(id, version, this.ctx.key), undefined);
+        this.ctx.addToCounter(key, -1);
+        if ((slot[0] & ANNOUNCED) !== 0) this.emit('exit', id, version, T, slot[2] + 1);
+      }
+    }
+    s.m = {};
+  }
+
+  /** Re-arms the wake-up timer at the earliest pending change and stores the state. */
+  finish(): void {
+    const s = this.state;
+    const next = this.nextPending();
+    if (next !== s.w) {
+      if (s.w !== undefined) this.ctx.deleteTimer(s.w, 'event', WAKE);
+      if (next !== undefined) this.ctx.registerTimer(next, 'event', WAKE);
+      if (next === undefined) delete s.w;
+      else s.w = next;
+    }
+    this.ctx.setState(s);
+  }
+}
