@@ -113,7 +113,7 @@ function asRequestError(error: unknown): Error {
  * messages to durable log records: validate → dedupe → route (identity) → append → answer.
  */
 class KairosCollector implements Collector {
-  private readonly options: ResolvedCollectorOptions;
+  readonly options: ResolvedCollectorOptions;
   private readonly log: EventLog;
   private readonly metadata: MetadataStore;
   private readonly clock: Clock;

@@ -2,7 +2,7 @@ import type { Clock, EventType, JsonObject, Logger } from '../core/index.js';
 import type { EventLog } from '../log/index.js';
 import type { MetadataStore } from '../store/index.js';
 import type { MessageErrorCode } from './errors.js';
-import type { CollectorOptions } from './options.js';
+import type { CollectorOptions, ResolvedCollectorOptions } from './options.js';
 
 /** What the transport knows about a request, besides its messages. */
 export interface IngestContext {
@@ -216,6 +216,8 @@ export interface CollectorDeps {
 }
 
 export interface Collector {
+  /** The resolved limits (the transport applies `maxRequestBytes` before the collector sees a body). */
+  readonly options: ResolvedCollectorOptions;
   /** Loads identity links and schemas, rebuilds the dedupe index from the log tail. Call once before ingest. */
   start(): Promise<void>;
   /**

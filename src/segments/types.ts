@@ -188,3 +188,9 @@ export interface DeadLetter {
   lastError: string;
   failedAt: string;
 }
+
+/** Starts backfills (the engine provides one; see `createBackfillRunner`). */
+export interface BackfillLauncher {
+  /** Starts computing `version` of `segmentId` (in state `backfilling`) from the retained log; resolves with the first status. */
+  start(segmentId: string, version: number): Promise<BackfillStatus>;
+}

@@ -19,3 +19,7 @@ export { deadLetterRoutes } from './routes/dead-letters.js';
 export type { DeadLetterRoutesDeps } from './routes/dead-letters.js';
 export { staticRoutes } from './routes/static.js';
 export type { StaticRoutesDeps } from './routes/static.js';
+export { segmentRoutes } from './routes/segments.js';
+export type { SegmentRoutesDeps } from './routes/segments.js';
+export { destinationRoutes } from './routes/destinations.js';
+export type { DestinationRoutesDeps } from './routes/destinations.js';

@@ -73,11 +73,7 @@ export async function startCollectServer(options: StartOptions = {}): Promise<Co
     metrics: new Registry(),
     docs: false,
     routes: [
-      collectRoutes({
-        collector,
-        clock,
-        ...(options.collector?.maxRequestBytes ? { maxRequestBytes: options.collector.maxRequestBytes } : {}),
-      }),
+      collectRoutes({ collector, clock }),
       schemaRoutes({ collector }),
       deadLetterRoutes({ collector }),
     ],

@@ -41,11 +41,20 @@ export class MemoryEventLog implements EventLog {
   }
 
   offsets(partition: number): Promise<PartitionOffsets> {
-    return Promise.resolve({ start: 0, end: this.partition(partition).length });
+    try {
+      return Promise.resolve({ start: 0, end: this.partition(partition).length });
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   openReader(partition: number, fromOffset: number): Promise<LogReader> {
-    const records = this.partition(partition);
+    let records: LogRecord[];
+    try {
+      records = this.partition(partition);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
     let position = Math.max(0, fromOffset);
     const wait = (waitMs: number) =>
       new Promise<void>((resolve) => {

@@ -17,7 +17,7 @@ import type { KeyRing } from '../types.js';
 
 export interface CollectRoutesDeps {
   readonly collector: Collector;
-  /** Raw and decompressed request body limit (413 beyond). @default 512000 (the collector's default) */
+  /** Raw and decompressed request body limit (413 beyond). @default collector.options.maxRequestBytes */
   readonly maxRequestBytes?: number;
   /** Receive times come from it. @default systemClock */
   readonly clock?: Clock;
@@ -157,7 +157,7 @@ export function registerCollectMetrics(registry: Registry, collector: Collector)
  */
 export function collectRoutes(deps: CollectRoutesDeps): RouteModule {
   const { collector } = deps;
-  const maxBytes = deps.maxRequestBytes ?? 500 * 1024;
+  const maxBytes = deps.maxRequestBytes ?? collector.options.maxRequestBytes;
   const clock = deps.clock ?? systemClock;
 
   return (app, { keys, metrics }) => {
