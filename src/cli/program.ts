@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerEvalCommand, registerRecommendBatchCommand } from './commands/index.js';
 import { registerReplayCommand } from './commands/replay.js';
 import { registerStartCommand } from './commands/start.js';
 
@@ -14,5 +15,7 @@ export function createProgram(): Command {
     .showHelpAfterError();
   registerStartCommand(program);
   registerReplayCommand(program);
+  registerEvalCommand(program);
+  registerRecommendBatchCommand(program);
   return program;
 }

@@ -49,35 +49,46 @@ interface PendingLink {
 const REPLAY_CHUNK = 500;
 
 /**
- * The log entries of one append, as JSON text until `encode()` writes them all into one buffer
- * (one allocation per append instead of one per record).
+ * The log entries of one append, as JSON text until `encode()` writes them all into one buffer (one
+ * allocation per append instead of one per record). A record is `head` with its closing brace
+ * replaced by `tail` (the routing fields): written in place, so the serialised event is never copied
+ * into a concatenated string first.
  */
 class EntryBatch {
   private readonly keys: string[] = [];
-  private readonly texts: string[] = [];
+  private readonly heads: string[] = [];
+  private readonly tails: string[] = [];
   private readonly times: number[] = [];
 
   get size(): number {
     return this.keys.length;
   }
 
-  add(key: string, text: string, timestampMs: number): void {
+  /** `tail` replaces the last character of `head` (its `}`); '' keeps `head` whole. */
+  add(key: string, head: string, tail: string, timestampMs: number): void {
     this.keys.push(key);
-    this.texts.push(text);
+    this.heads.push(head);
+    this.tails.push(tail);
     this.times.push(timestampMs);
   }
 
   encode(): LogEntry[] {
-    const texts = this.texts;
-    const lengths = new Array<number>(texts.length);
+    const { heads, tails } = this;
+    const n = heads.length;
+    const headBytes = new Array<number>(n);
     let total = 0;
-    for (let i = 0; i < texts.length; i++) total += lengths[i] = Buffer.byteLength(texts[i]!);
+    for (let i = 0; i < n; i++) {
+      const tail = tails[i]!;
+      headBytes[i] = Buffer.byteLength(heads[i]!);
+      total += headBytes[i]! + (tail === '' ? 0 : Buffer.byteLength(tail) - 1);
+    }
     const slab = Buffer.allocUnsafe(total);
-    const entries = new Array<LogEntry>(texts.length);
+    const entries = new Array<LogEntry>(n);
     let offset = 0;
-    for (let i = 0; i < texts.length; i++) {
-      const end = offset + lengths[i]!;
-      slab.write(texts[i]!, offset, 'utf8');
+    for (let i = 0; i < n; i++) {
+      const tail = tails[i]!;
+      let end = offset + slab.write(heads[i]!, offset, 'utf8');
+      if (tail !== '') end += slab.write(tail, end - 1, 'utf8') - 1;
       entries[i] = { key: this.keys[i]!, value: slab.subarray(offset, end), timestampMs: this.times[i]! };
       offset = end;
     }
@@ -393,10 +404,8 @@ class KairosCollector implements Collector {
       }
     }
     const key = this.identity.resolve(user ?? anonymousKey(m.anonymousId!));
-    let json: string;
-    if (sealed === undefined) {
-      json = m.json.slice(0, -1) + ',"profileKey":' + JSON.stringify(key) + '}';
-    } else {
+    let tail = ',"profileKey":' + JSON.stringify(key);
+    if (sealed !== undefined) {
       for (const from of sealed) {
         // The seal goes first, keyed by the sealed profile: it lands after every earlier event of it.
         const seal = {
@@ -407,18 +416,12 @@ class KairosCollector implements Collector {
           eventTimeMs: m.eventTimeMs,
           receivedAtMs: m.receivedAtMs,
         };
-        entries.add(from, JSON.stringify(seal), m.receivedAtMs);
+        entries.add(from, JSON.stringify(seal), '', m.receivedAtMs);
         this.counters.sealsAppended++;
       }
-      json =
-        m.json.slice(0, -1) +
-        ',"profileKey":' +
-        JSON.stringify(key) +
-        ',"links":' +
-        JSON.stringify(sealed.map((fromKey) => ({ fromKey }))) +
-        '}';
+      tail += ',"links":' + JSON.stringify(sealed.map((fromKey) => ({ fromKey })));
     }
-    entries.add(key, json, m.receivedAtMs);
+    entries.add(key, m.json, tail + '}', m.receivedAtMs);
   }
 
   /** Applies one link; true when it is a new merge (a seal must be emitted). */

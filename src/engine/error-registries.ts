@@ -3,6 +3,7 @@ import { CoreErrors, type ErrorRegistry } from '../core/index.js';
 import { DatasetErrors } from '../datasets/index.js';
 import { LogErrors } from '../log/index.js';
 import { ProfilesErrors } from '../profiles/index.js';
+import { RecommendErrors } from '../recommend/index.js';
 import { ServeErrors } from '../serve/index.js';
 import { StoreErrors } from '../store/index.js';
 import { StreamErrors } from '../stream/index.js';
@@ -15,6 +16,7 @@ export const errorRegistries: readonly ErrorRegistry<string>[] = [
   StreamErrors,
   StoreErrors,
   ProfilesErrors,
+  RecommendErrors,
   DatasetErrors,
   ServeErrors,
 ];

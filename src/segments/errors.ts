@@ -11,6 +11,7 @@ export const SegmentsErrors = defineErrors('segments', {
   SEGMENTS_INVALID_TRANSITION: { status: 409, message: 'This version cannot move to the requested state' },
   SEGMENTS_BACKFILL_RUNNING: { status: 409, message: 'A backfill of this segment is already running' },
   SEGMENTS_BACKFILL_UNAVAILABLE: { status: 503, message: 'This process cannot run backfills' },
+  SEGMENTS_DISPATCHER_UNAVAILABLE: { status: 503, message: 'This process runs no webhook dispatcher' },
   SEGMENTS_INVALID_CURSOR: { status: 400, message: 'The paging cursor is invalid' },
   SEGMENTS_DESTINATION_INVALID: { status: 400, message: 'The destination is invalid' },
   SEGMENTS_DESTINATION_NOT_FOUND: { status: 404, message: 'No destination with this id' },

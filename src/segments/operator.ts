@@ -423,3 +423,23 @@ class Evaluation {
     this.ctx.setState(s);
   }
 }
+
+/**
+ * Brings one stored profile state to `defs` as of instant T, exactly as its next touch would:
+ * reconcile (retired versions hand over or exit, new versions are evaluated), then every pending change
+ * up to T. Used by backfill switches, which run while the partition's task is paused.
+ */
+export function reconcileStoredProfile(
+  defs: CompiledDefinitions,
+  opts: ResolvedSegmentsOperatorOptions,
+  ctx: KeyedContext,
+  state: SegmentsState,
+  T: number,
+): void {
+  delete state.d;
+  const run = new Evaluation(defs, opts, ctx, state);
+  run.reconcileIfNeeded();
+  run.catchUp(T, true);
+  state.e = Math.max(state.e, T);
+  run.finish();
+}

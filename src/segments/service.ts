@@ -270,6 +270,11 @@ export class SegmentService {
     return definitions;
   }
 
+  /** The computed versions as they will be once `version` of `id` is active (its previous active version retired). */
+  async definitionsAfterActivation(id: string, version: number): Promise<ActiveSegmentVersion[]> {
+    return this.computed(await this.loadAll(), { id, version });
+  }
+
   /** Segment id → active version (for the profile API's `segments`). */
   async activeVersions(): Promise<Map<string, number>> {
     return new Map((await this.definitions()).filter((d) => d.state === 'active').map((d) => [d.id, d.version]));

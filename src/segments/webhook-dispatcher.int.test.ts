@@ -128,7 +128,7 @@ describe('webhook dispatcher (real HTTP receiver on 127.0.0.1)', () => {
     // Every change fails first (5xx, timeout, dropped connection in turn), then succeeds.
     const modes: ('fail500' | 'timeout' | 'dropped')[] = ['fail500', 'timeout', 'dropped'];
     let next = 0;
-    const plan = new Map<string, string>();
+    const plan = new Map<string, (typeof modes)[number]>();
     const receiver = new Receiver((key, nth) => {
       if (!plan.has(key)) plan.set(key, modes[next++ % modes.length]!);
       if (nth > 1) return 200;

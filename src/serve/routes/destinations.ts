@@ -74,7 +74,7 @@ export function destinationRoutes(deps: DestinationRoutesDeps): RouteModule {
       '/v1/destinations/:id/dead-letters/replay',
       { schema: { ...secret, summary: 'Try every dead letter of a destination once more', params: idParams } },
       async (request) => {
-        if (!dispatcher) throw SegmentsErrors.create('SEGMENTS_BACKFILL_UNAVAILABLE', 'This process runs no webhook dispatcher');
+        if (!dispatcher) throw SegmentsErrors.create('SEGMENTS_DISPATCHER_UNAVAILABLE');
         return dispatcher.replayDeadLetters(request.params.id);
       },
     );
