@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createRequire } from 'node:module';
@@ -179,7 +180,14 @@ async function serveKairos(): Promise<void> {
     routes: [
       collectRoutes({ collector }),
       (scope) => {
-        scope.get('/bench/stats', () => ({ collector: collector.stats(), log: log.stats() }));
+        // Event-loop utilisation since the previous call: near 1 means the main thread is the bottleneck.
+        let elu = performance.eventLoopUtilization();
+        scope.get('/bench/stats', () => {
+          const now = performance.eventLoopUtilization();
+          const utilization = performance.eventLoopUtilization(now, elu).utilization;
+          elu = now;
+          return { eventLoopUtilization: utilization, collector: collector.stats(), log: log.stats() };
+        });
       },
     ],
   });
@@ -292,6 +300,7 @@ async function measure(
   const { child, url } = await startChild(mode);
   try {
     await load(url, path, body, connections, Math.max(2, Math.round(duration / 4))); // warm-up (JIT, page cache)
+    if (mode === 'kairos') await fetch(`${url}/bench/stats`); // resets the event-loop utilisation window
     const measured = await load(url, path, body, connections, duration);
     const stats = mode === 'kairos' ? ((await (await fetch(`${url}/bench/stats`)).json()) as unknown) : undefined;
     return { ...measured, ...(stats !== undefined ? { stats } : {}) };
@@ -317,7 +326,16 @@ async function main(): Promise<void> {
       connections,
       duration,
     );
-    console.log(only, { reqPerSec: Math.round(m.reqPerSec), p50: m.p50, p99: m.p99, errors: m.errors });
+    const stats = m.stats as { eventLoopUtilization: number; log: { flushMs: { count: number; sumMs: number }; fsyncMs: { count: number; sumMs: number } } };
+    console.log(only, {
+      reqPerSec: Math.round(m.reqPerSec),
+      p50: m.p50,
+      p99: m.p99,
+      errors: m.errors,
+      eventLoopUtilization: Math.round(stats.eventLoopUtilization * 100) / 100,
+      flushMsMean: Math.round((stats.log.flushMs.sumMs / stats.log.flushMs.count) * 10) / 10,
+      fsyncMsMean: Math.round((stats.log.fsyncMs.sumMs / stats.log.fsyncMs.count) * 10) / 10,
+    });
     return;
   }
   const bareBatch = await measure('bare', '/v1/batch', batch, connections, duration);

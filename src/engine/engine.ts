@@ -11,6 +11,7 @@ import { LmdbMetadataStore, LmdbStateStore } from '../store/index.js';
 import { TaskGroup, resolveStreamOptions, type CommitReport } from '../stream/index.js';
 import { resolveKeys } from './keys.js';
 import { resolveEngineOptions, type EngineOptions } from './options.js';
+import type { EngineContext } from './extension.js';
 import { createPipeline, type PipelineConfig } from './pipeline.js';
 import { StreamPool } from './stream-pool.js';
 
@@ -84,8 +85,10 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     const hub = new SseHub();
     closers.push(() => Promise.resolve(hub.close()));
 
+    const commitListeners: ((report: CommitReport) => void)[] = [];
     const onCommit = (report: CommitReport) => {
       streamMetrics.record(report);
+      for (const listener of commitListeners) listener(report);
       for (const { value } of report.outbox) {
         const record = value as { profileKey?: unknown; type?: unknown; segmentId?: unknown; version?: unknown; eventTimeMs?: unknown };
         if (typeof record.profileKey === 'string' && (record.type === 'enter' || record.type === 'exit')) {
@@ -103,6 +106,34 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
         }
       }
     };
+
+    const profiles = new ProfileReader({
+      store: state,
+      resolveKey: (key) => {
+        const { kind, id } = parseProfileKey(key);
+        return collector.resolveProfileKey(kind === 'user' ? { userId: id } : { anonymousId: id }) ?? key;
+      },
+    });
+
+    const extensionRoutes: RouteModule[] = [];
+    const context: EngineContext = {
+      dataDir,
+      log,
+      state,
+      metadata,
+      profiles,
+      keys,
+      metrics,
+      clock,
+      logger,
+      partitionCount: log.partitionCount,
+    };
+    for (const extension of options.extensions) {
+      const started = await extension.start({ ...context, logger: logger.child({ component: extension.name }) });
+      if (started.routes) extensionRoutes.push(...started.routes);
+      if (started.onCommit) commitListeners.push(started.onCommit);
+      if (started.stop) closers.push(started.stop);
+    }
 
     const streamOptions = resolveStreamOptions({ ...options.stream, clock, logger: logger.child({ component: 'stream' }) });
     const pipeline: PipelineConfig = { version: 1 };
@@ -146,14 +177,6 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     }
     closers.push(() => stream.stop());
 
-    const profiles = new ProfileReader({
-      store: state,
-      resolveKey: (key) => {
-        const { kind, id } = parseProfileKey(key);
-        return collector.resolveProfileKey(kind === 'user' ? { userId: id } : { anonymousId: id }) ?? key;
-      },
-    });
-
     let ready = false;
     const routes: RouteModule[] = [
       healthRoutes({
@@ -161,6 +184,7 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
         readiness: () => ({ partitions: stream.positions() }),
       }),
       profileRoutes({ profiles, hub }),
+      ...extensionRoutes,
       staticRoutes({ sdkDir: fileURLToPath(new URL('../../dist/sdk', import.meta.url)) }),
     ];
     const app = await createHttpServer({ keys, logger, metrics, routes, version: '0.1.0' });

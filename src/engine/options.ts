@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { CoreErrors, systemClock, type Clock, type Logger } from '../core/index.js';
 import type { StreamOptions } from '../stream/index.js';
+import type { EngineExtension } from './extension.js';
 
 /**
  * Options of an embedded engine (`kairos start`). The entry point maps the process environment
@@ -28,6 +29,8 @@ export interface EngineOptions {
   collector?: Record<string, unknown>;
   /** Embedded log options (maxPendingBytes, retention, …), passed through. */
   log?: Record<string, unknown>;
+  /** Extra capabilities wired into this engine (see EngineExtension); the built-in ones come first. */
+  extensions?: readonly EngineExtension[];
   clock?: Clock;
   logger?: Logger;
 }
@@ -44,6 +47,7 @@ export interface ResolvedEngineOptions {
   readonly stream: StreamOptions;
   readonly collector: Record<string, unknown>;
   readonly log: Record<string, unknown>;
+  readonly extensions: readonly EngineExtension[];
   readonly clock: Clock;
   readonly logger: Logger | undefined;
 }
@@ -61,6 +65,7 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
     stream: options.stream ?? {},
     collector: options.collector ?? {},
     log: options.log ?? {},
+    extensions: options.extensions ?? [],
     clock: options.clock ?? systemClock,
     logger: options.logger,
   };

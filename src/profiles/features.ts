@@ -52,7 +52,9 @@ export function applyEvent(state: ProfileState, event: KairosEvent, profileKey: 
   addToSessions(state, t, t);
   if (event.type === 'identify' && event.traits) applyTraits(state, event.traits, t);
   if (event.type === 'track') {
-    for (const itemId of itemIdsOf(event)) addRecentItem(state, itemId, t);
+    const items = itemIdsOf(event);
+    for (const itemId of items) addRecentItem(state, itemId, t);
+    if (event.event === 'Order Completed') for (const itemId of items) addTimedItem((state.pu ??= []), itemId, t, PROFILE_LIMITS.maxPurchasedItems);
     if (event.event === 'Product Viewed') {
       const category = event.properties?.category;
       if (typeof category === 'string' && category !== '') addCategoryView(state, category, 1);
@@ -80,6 +82,7 @@ export function mergeProfiles(into: ProfileState, from: ProfileState): void {
   into.sc += from.sc;
   for (const [start, end] of from.s) addToSessions(into, start, end);
   for (const [itemId, t] of from.ri) addRecentItem(into, itemId, t);
+  for (const [itemId, t] of from.pu ?? []) addTimedItem((into.pu ??= []), itemId, t, PROFILE_LIMITS.maxPurchasedItems);
   for (const [category, count] of Object.entries(from.cv)) addCategoryView(into, category, count);
 }
 
@@ -151,18 +154,21 @@ function addToSessions(state: ProfileState, start: number, end: number): void {
 }
 
 function addRecentItem(state: ProfileState, itemId: string, t: number): void {
-  const items = state.ri;
+  addTimedItem(state.ri, itemId, t, PROFILE_LIMITS.maxRecentItems);
+}
+
+/** Keeps the `limit` distinct items with the latest times, newest first (ties by id): order-insensitive. */
+function addTimedItem(items: [string, number][], itemId: string, t: number, limit: number): void {
   const existing = items.findIndex((entry) => entry[0] === itemId);
   if (existing !== -1) {
     if (items[existing]![1] >= t) return;
     items.splice(existing, 1);
   }
-  // Newest first; equal times ordered by id so any arrival order gives the same list.
   let index = 0;
   while (index < items.length && (items[index]![1] > t || (items[index]![1] === t && items[index]![0] < itemId))) index++;
-  if (index >= PROFILE_LIMITS.maxRecentItems) return;
+  if (index >= limit) return;
   items.splice(index, 0, [itemId, t]);
-  if (items.length > PROFILE_LIMITS.maxRecentItems) items.pop();
+  if (items.length > limit) items.pop();
 }
 
 function addCategoryView(state: ProfileState, category: string, count: number): void {

@@ -68,6 +68,7 @@ export function toView(key: string, keyState: KeyState, segments: SegmentMembers
       lastSeen: p && p.n > 0 ? iso(p.l) : null,
       sessionCount: p ? sessionCount(p) : 0,
       recentItems: (p?.ri ?? []).map(([itemId]) => itemId),
+      purchasedItems: (p?.pu ?? []).map(([itemId]) => itemId),
       categoryViews: p?.cv ?? {},
     },
     updatedAt: iso(p?.up),

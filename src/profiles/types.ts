@@ -24,6 +24,8 @@ export interface ProfileState {
   sc: number;
   /** Recent items [itemId, event time], newest first, distinct, at most MAX_RECENT_ITEMS. */
   ri: [string, number][];
+  /** Recently purchased items [itemId, event time] (Order Completed), newest first, at most MAX_PURCHASED_ITEMS. */
+  pu?: [string, number][];
   /** Product views by category (at most MAX_CATEGORIES categories). */
   cv: Record<string, number>;
   /** Latest receive time of an event of this profile (ms). */
@@ -38,6 +40,7 @@ export interface ProfileFeatures {
   lastSeen: string | null;
   sessionCount: number;
   recentItems: string[];
+  purchasedItems: string[];
   categoryViews: Record<string, number>;
 }
 
