@@ -4,7 +4,7 @@ export const PROFILE_LIMITS = Object.freeze({
   sessionGapMs: 30 * 60_000,
   maxSessions: 12,
   maxRecentItems: 20,
-  maxPurchasedItems: 30,
+  maxPurchasedItems: 10,
   maxCategories: 48,
   maxAnonymousIds: 10,
   maxTraits: 64,

@@ -1,4 +1,6 @@
 export { createSegmentsOperator, SEGMENTS_OPERATOR } from './operator.js';
+export { createBackfillRunner, runBackfill } from './backfill.js';
+export type { BackfillDeps, PartitionPauser } from './backfill.js';
 export type { MemberSlot, SegmentsState } from './operator.js';
 export { compileDefinitions, membershipKey } from './compile.js';
 export { validateCondition, validateDefinition, findCycle, references } from './validate.js';
