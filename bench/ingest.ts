@@ -180,14 +180,8 @@ async function serveKairos(): Promise<void> {
     routes: [
       collectRoutes({ collector }),
       (scope) => {
-        // Event-loop utilisation since the previous call: near 1 means the main thread is the bottleneck.
-        let elu = performance.eventLoopUtilization();
-        scope.get('/bench/stats', () => {
-          const now = performance.eventLoopUtilization();
-          const utilization = performance.eventLoopUtilization(now, elu).utilization;
-          elu = now;
-          return { eventLoopUtilization: utilization, collector: collector.stats(), log: log.stats() };
-        });
+        const window = processWindow();
+        scope.get('/bench/stats', () => ({ ...window(), memory: process.memoryUsage(), collector: collector.stats(), log: log.stats() }));
       },
     ],
   });
@@ -205,9 +199,31 @@ async function serveKairos(): Promise<void> {
   });
 }
 
+/**
+ * Event-loop utilisation (near 1: the main thread is the bottleneck) and CPU time of the whole process
+ * since the previous call.
+ */
+function processWindow(): () => { eventLoopUtilization: number; cpuMs: number } {
+  let elu = performance.eventLoopUtilization();
+  let cpu = process.cpuUsage();
+  return () => {
+    const nowElu = performance.eventLoopUtilization();
+    const nowCpu = process.cpuUsage();
+    const result = {
+      eventLoopUtilization: performance.eventLoopUtilization(nowElu, elu).utilization,
+      cpuMs: (nowCpu.user - cpu.user + nowCpu.system - cpu.system) / 1000,
+    };
+    elu = nowElu;
+    cpu = nowCpu;
+    return result;
+  };
+}
+
 async function serveBare(): Promise<void> {
   const { default: Fastify } = await import('fastify');
   const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+  const window = processWindow();
+  app.get('/bench/stats', () => window());
   // Parse (Fastify's JSON parser) and drop: the ceiling any collector on Fastify can reach.
   app.post('/v1/batch', (request) => ({
     success: true,
@@ -249,6 +265,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 
 // ---------------------------------------------------------------------------------------------------
 // Load
+
+type ServerStats = { eventLoopUtilization: number; cpuMs: number } & Record<string, unknown>;
 
 interface Measured {
   reqPerSec: number;
@@ -296,14 +314,14 @@ async function measure(
   body: string,
   connections: number,
   duration: number,
-): Promise<Measured & { stats?: unknown }> {
+): Promise<Measured & { stats: ServerStats; cpuUsPerRequest: number }> {
   const { child, url } = await startChild(mode);
   try {
     await load(url, path, body, connections, Math.max(2, Math.round(duration / 4))); // warm-up (JIT, page cache)
-    if (mode === 'kairos') await fetch(`${url}/bench/stats`); // resets the event-loop utilisation window
+    await fetch(`${url}/bench/stats`); // starts the utilisation and CPU window
     const measured = await load(url, path, body, connections, duration);
-    const stats = mode === 'kairos' ? ((await (await fetch(`${url}/bench/stats`)).json()) as unknown) : undefined;
-    return { ...measured, ...(stats !== undefined ? { stats } : {}) };
+    const stats = (await (await fetch(`${url}/bench/stats`)).json()) as ServerStats;
+    return { ...measured, stats, cpuUsPerRequest: Math.round((stats.cpuMs * 1000) / Math.max(1, measured.ok)) };
   } finally {
     await stopChild(child);
   }
@@ -335,6 +353,8 @@ async function main(): Promise<void> {
       eventLoopUtilization: Math.round(stats.eventLoopUtilization * 100) / 100,
       flushMsMean: Math.round((stats.log.flushMs.sumMs / stats.log.flushMs.count) * 10) / 10,
       fsyncMsMean: Math.round((stats.log.fsyncMs.sumMs / stats.log.fsyncMs.count) * 10) / 10,
+      heapUsedMB: Math.round((m.stats as { memory: { heapUsed: number } }).memory.heapUsed / 1e6),
+      rssMB: Math.round((m.stats as { memory: { rss: number } }).memory.rss / 1e6),
     });
     return;
   }

@@ -29,7 +29,7 @@ function track(user: string, t: number, name: string): KairosEvent {
     receivedAt: iso,
     receivedAtMs: t,
     profileKey: userKey(user),
-  } as KairosEvent;
+  };
 }
 
 const closers: (() => Promise<void>)[] = [];

@@ -70,8 +70,8 @@ export class DestinationService {
     const destination: Destination = {
       id,
       url: input.url,
-      secret: (input.secret as string | undefined) ?? existing?.secret ?? generated!,
-      enabled: (input.enabled as boolean | undefined) ?? true,
+      secret: (input.secret) ?? existing?.secret ?? generated!,
+      enabled: (input.enabled) ?? true,
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };

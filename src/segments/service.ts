@@ -201,7 +201,7 @@ export class SegmentService {
       }
       const now = this.nowIso();
       let version: StoredVersion | undefined;
-      if (body !== undefined && body !== null && Object.keys(body as object).length > 0) {
+      if (body !== undefined && body !== null && Object.keys(body).length > 0) {
         const definition = validateDefinition(body, id);
         this.checkReferences(id, definition.condition, all);
         segment ??= { id, name: definition.name, createdAt: now, updatedAt: now, nextVersion: 1, versions: [] };

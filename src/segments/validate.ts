@@ -251,7 +251,7 @@ function validateComparison(
     ops[op] = operand;
   }
   if (required && Object.keys(ops).length === 0) fail(at, `${missing} (one of: ${allowed.join(', ')})`);
-  return ops as Comparison;
+  return ops;
 }
 
 /** The inSegment references of a condition, with their pointers (relative to `at`). */

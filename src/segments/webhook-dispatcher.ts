@@ -130,7 +130,7 @@ class Dispatcher implements WebhookDispatcher {
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.opts = resolveWebhookDispatcherOptions(deps.options);
     this.destinations = new DestinationService({ metadata: deps.metadata, clock: this.opts.clock });
-    this.fetchFn = deps.fetch ?? (globalThis.fetch as unknown as FetchFunction);
+    this.fetchFn = deps.fetch ?? (globalThis.fetch);
     this.heads = new Array<number>(deps.partitionCount).fill(0);
     this.waiters = Array.from({ length: deps.partitionCount }, () => new Waiter());
   }
@@ -267,13 +267,12 @@ class Dispatcher implements WebhookDispatcher {
         }
         const destination = this.current.get(lane.destinationId);
         if (!destination) break;
-        await Promise.all(
-          records.map((record) => {
-            const change = record.value;
-            if (!isMembershipChange(change) || !matches(destination, change)) return undefined;
-            return this.deliver(lane, destination, change, record.seq);
-          }),
-        );
+        const deliveries: Promise<void>[] = [];
+        for (const record of records) {
+          const change = record.value;
+          if (isMembershipChange(change) && matches(destination, change)) deliveries.push(this.deliver(lane, destination, change, record.seq));
+        }
+        await Promise.all(deliveries);
         lane.cursor = records.at(-1)!.seq;
         await this.deps.metadata.put(WEBHOOK_CURSORS_COLLECTION, cursorId, { seq: lane.cursor });
       }
