@@ -170,7 +170,9 @@ async function serveKairos(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kairos-bench-ingest-'));
   const log = await createEmbeddedEventLog({ dir: join(dir, 'log') });
   const metadata = createLmdbMetadataStore({ dir: join(dir, 'metadata') });
-  const collector = createCollector({ log, metadata, clock: systemClock, logger: silentLogger() });
+  // `--collector '{"dedupeMaxEntries":1000}'` tries other collector options (experiments only).
+  const overrides = JSON.parse(stringArg('collector') ?? '{}') as Record<string, unknown>;
+  const collector = createCollector({ log, metadata, clock: systemClock, logger: silentLogger(), options: overrides });
   await collector.start();
   const app = await createHttpServer({
     keys: { writeKeys: [WRITE_KEY], secretKeys: ['SK_bench'] },
@@ -242,7 +244,15 @@ function startChild(mode: 'kairos' | 'bare'): Promise<{ child: ChildProcess; url
   const nodeArgs = mode === 'kairos' && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
   const child = spawn(
     process.execPath,
-    [...nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url), '--serve', mode],
+    [
+      ...nodeArgs,
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.url),
+      '--serve',
+      mode,
+      ...(stringArg('collector') ? ['--collector', stringArg('collector')!] : []),
+    ],
     {
       cwd: resolve(here, '..'),
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -327,6 +337,26 @@ async function measure(
   }
 }
 
+/** The figures that explain a result: main-thread saturation, CPU per request, flush and fsync times. */
+function summary(m: Measured & { stats: ServerStats; cpuUsPerRequest: number }): Record<string, number> {
+  const stats = m.stats as ServerStats & {
+    log?: { flushMs: { count: number; sumMs: number }; fsyncMs: { count: number; sumMs: number } };
+    memory?: { heapUsed: number; rss: number };
+  };
+  const round = (x: number) => Math.round(x * 100) / 100;
+  return {
+    eventLoopUtilization: round(stats.eventLoopUtilization),
+    cpuUsPerRequest: m.cpuUsPerRequest,
+    ...(stats.log
+      ? {
+          flushMsMean: round(stats.log.flushMs.sumMs / Math.max(1, stats.log.flushMs.count)),
+          fsyncMsMean: round(stats.log.fsyncMs.sumMs / Math.max(1, stats.log.fsyncMs.count)),
+        }
+      : {}),
+    ...(stats.memory ? { heapUsedMB: Math.round(stats.memory.heapUsed / 1e6), rssMB: Math.round(stats.memory.rss / 1e6) } : {}),
+  };
+}
+
 async function main(): Promise<void> {
   const duration = arg('duration', 10);
   const connections = arg('connections', 32);
@@ -344,18 +374,7 @@ async function main(): Promise<void> {
       connections,
       duration,
     );
-    const stats = m.stats as { eventLoopUtilization: number; log: { flushMs: { count: number; sumMs: number }; fsyncMs: { count: number; sumMs: number } } };
-    console.log(only, {
-      reqPerSec: Math.round(m.reqPerSec),
-      p50: m.p50,
-      p99: m.p99,
-      errors: m.errors,
-      eventLoopUtilization: Math.round(stats.eventLoopUtilization * 100) / 100,
-      flushMsMean: Math.round((stats.log.flushMs.sumMs / stats.log.flushMs.count) * 10) / 10,
-      fsyncMsMean: Math.round((stats.log.fsyncMs.sumMs / stats.log.fsyncMs.count) * 10) / 10,
-      heapUsedMB: Math.round((m.stats as { memory: { heapUsed: number } }).memory.heapUsed / 1e6),
-      rssMB: Math.round((m.stats as { memory: { rss: number } }).memory.rss / 1e6),
-    });
+    console.log(only, { reqPerSec: Math.round(m.reqPerSec), p50: m.p50, p99: m.p99, errors: m.errors, ...summary(m) });
     return;
   }
   const bareBatch = await measure('bare', '/v1/batch', batch, connections, duration);
@@ -432,6 +451,13 @@ async function main(): Promise<void> {
     kairosSingle: kairosSingle.errors,
   };
   console.log('non-2xx/errors:', errors);
+  const servers = {
+    bareBatch: summary(bareBatch),
+    kairosBatch: summary(kairosBatch),
+    bareSingle: summary(bareSingle),
+    kairosSingle: summary(kairosSingle),
+  };
+  console.log('servers:', servers);
   const out = {
     name: 'ingest',
     date: new Date().toISOString(),
@@ -443,6 +469,7 @@ async function main(): Promise<void> {
       batchBytes: batch.length,
       singleBytes: single.length,
       errors,
+      servers,
       kairosBatchStats: kairosBatch.stats,
       kairosSingleStats: kairosSingle.stats,
     },

@@ -72,13 +72,13 @@ export function parseJsonBody(body: Buffer): { value: unknown; text: string } {
   }
 }
 
-// A key can only be one of the forbidden names if one of them, or a \u escape that could spell one, is in the text.
-const SUSPECT = /__proto__|constructor|prototype|\\u/;
 
 /**
  * Cheap pre-check for the forbidden-key scan: one regex pass over the raw text instead of a deep walk of
  * every message. False means no key of any message can be `__proto__`, `constructor` or `prototype`.
  */
 export function mayContainForbiddenKeys(text: string): boolean {
-  return SUSPECT.test(text);
+  // 'proto' covers __proto__ and prototype; a \u escape could spell any of them. (Three substring
+  // searches are cheaper than one alternation regex over a 500 KiB body.)
+  return text.includes('proto') || text.includes('constructor') || text.includes('\\u');
 }

@@ -136,6 +136,14 @@ describe('segments operator', () => {
         const b = await restarted.outbox();
         expect(b.map((c) => c.id)).toEqual(a.map((c) => c.id));
         expect(new Set(a.map((c) => c.id)).size).toBe(a.length);
+        // Counters and the member index, committed with the states across restarts, agree with the profiles.
+        const reader = new MembershipReader({ store: restarted.store, partitionCount: 3 });
+        const states = await restarted.store.scan('s/', { limit: 100 });
+        for (const id of ['high-intent', 'cart-abandoner', 'big-spender']) {
+          const holders = states.filter(({ value }) => segmentsOf(value as KeyState).some((m) => m.id === id)).map(({ key }) => key.slice(2));
+          expect(await reader.count(id, 1)).toBe(holders.length);
+          expect((await reader.page(id, 1, { limit: 1000 })).members.map((m) => m.profileId)).toEqual(holders.sort());
+        }
         // Per profile and segment, enter and exit alternate, starting with an enter.
         const last = new Map<string, string>();
         for (const change of a) {

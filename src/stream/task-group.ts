@@ -46,7 +46,10 @@ export class TaskGroup {
     if (this.running.has(partition) || this.stopped) return;
     const task = this.createTask(partition);
     await task.start();
-    this.running.set(partition, { task, loop: this.loop(partition, task) });
+    // Registered before the loop starts: the loop runs while this entry holds its task.
+    const entry: Running = { task, loop: Promise.resolve() };
+    this.running.set(partition, entry);
+    entry.loop = this.loop(partition, task);
   }
 
   /** Stops the task of one partition (rebalancing) and gives up its ownership. */

@@ -300,3 +300,31 @@ describe('window operators', () => {
     expect(late[0]!.value).toMatchObject({ key: 'u:x', operator: 'w' });
   });
 });
+
+describe('TaskGroup', () => {
+  it('runs every partition until the log is consumed, and stops cleanly', async () => {
+    const { TaskGroup } = await import('./task-group.js');
+    const log = new MemoryEventLog(3);
+    const store = new MemoryStateStore();
+    const events = Array.from({ length: 90 }, (_, i) => makeEvent({ userId: `g${i % 9}`, eventTimeMs: T0 + i }));
+    await appendPayloads(log, events);
+    let processed = 0;
+    const done = new Promise<void>((resolve) => {
+      const group = new TaskGroup({
+        partitions: [0, 1, 2],
+        log,
+        store,
+        options: resolveStreamOptions({ pollMs: 2 }),
+        owner: 'group-test',
+        pipeline: [counter],
+        onCommit: (report) => {
+          processed += report.processed;
+          if (processed === 90) void group.stop().then(resolve);
+        },
+      });
+      void group.start();
+    });
+    await done;
+    for (let u = 0; u < 9; u++) expect(((await store.get(`s/u:g${u}`)) as { ops: { counter: number } }).ops.counter).toBe(10);
+  });
+});
