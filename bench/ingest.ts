@@ -242,6 +242,8 @@ function startChild(mode: 'kairos' | 'bare'): Promise<{ child: ChildProcess; url
   // `--cpu-prof DIR` profiles the collector's process (node writes the profile when it exits).
   const profileDir = stringArg('cpu-prof');
   const nodeArgs = mode === 'kairos' && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // `--node-flags "--max-semi-space-size=32"` runs both servers with the same V8 flags.
+  nodeArgs.push(...(stringArg('node-flags')?.split(' ').filter(Boolean) ?? []));
   const child = spawn(
     process.execPath,
     [

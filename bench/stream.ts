@@ -57,7 +57,6 @@ for (let i = 0; i < EVENTS; i += 5_000) {
     batch.push({ key: e.profileKey, value: encodePayload(e), timestampMs: e.eventTimeMs });
   }
   await log.append(batch);
-  if (i % 50_000 === 0) console.log("appended", i);
 }
 
 // Baseline: the same work without the engine — read the same records, decode, update profiles in a Map.
@@ -101,7 +100,6 @@ async function engine(): Promise<{ eventsPerSecond: number; commits: number }> {
     pipeline: [createProfileOperator()],
     onCommit: (report) => {
       processed += report.processed;
-      if (commits % 20 === 0) console.log("commit", processed, report.partition, report.offset);
       commits++;
       if (processed >= EVENTS) done();
     },
@@ -116,7 +114,6 @@ async function engine(): Promise<{ eventsPerSecond: number; commits: number }> {
 }
 
 const base1 = await baseline();
-console.log("baseline", base1);
 const run1 = await engine();
 const base2 = await baseline();
 const run2 = await engine();

@@ -1,7 +1,7 @@
 import { anonymousKey, isKairosError, isSealRecord, userKey, type Clock, type Logger } from '../core/index.js';
 import type { EventLog, LogEntry } from '../log/index.js';
 import type { MetadataStore } from '../store/index.js';
-import { DeadLetterStore, type DeadLetterInput } from './dead-letters.js';
+import { DeadLetterStore, deadLetterInput, type DeadLetterInput } from './dead-letters.js';
 import { DedupeIndex, Flight, FlightState, doneFlight } from './dedupe-index.js';
 import { CollectErrors } from './errors.js';
 import { IdentityMap, type IdentityChange } from './identity-map.js';
@@ -16,6 +16,7 @@ import type {
   DeadLetterApi,
   IngestContext,
   IngestResult,
+  PreparedBatch,
   Rejection,
   ReplayRequest,
   ReplayResult,
@@ -93,6 +94,21 @@ class EntryBatch {
       offset = end;
     }
     return entries;
+  }
+}
+
+/** What `prepare()` returns: opaque to transports, which hand it back to `commit()`. */
+class Prepared implements PreparedBatch {
+  constructor(
+    readonly valid: readonly ValidMessage[],
+    readonly invalid: readonly InvalidMessage[],
+    readonly deadLetters: readonly DeadLetterInput[],
+    readonly received: number,
+    readonly bytes: number,
+  ) {}
+
+  get rejected(): Rejection[] {
+    return this.invalid.map(toRejection);
   }
 }
 
@@ -237,16 +253,22 @@ class KairosCollector implements Collector {
     return undefined;
   }
 
-  async ingest(messages: readonly unknown[], ctx: IngestContext): Promise<IngestResult> {
+  ingest(messages: readonly unknown[], ctx: IngestContext): Promise<IngestResult> {
+    let prepared: PreparedBatch;
+    try {
+      prepared = this.prepare(messages, ctx);
+    } catch (error) {
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
+    }
+    return this.commit(prepared);
+  }
+
+  prepare(messages: readonly unknown[], ctx: IngestContext): PreparedBatch {
     if (this.closed) throw CollectErrors.create('COLLECT_CLOSED');
     if (messages.length > this.options.maxBatchMessages) {
-      throw CollectErrors.create(
-        'COLLECT_INVALID_BATCH',
-        `A request carries at most ${this.options.maxBatchMessages} messages`,
-        {
-          details: { maxBatchMessages: this.options.maxBatchMessages, got: messages.length },
-        },
-      );
+      throw CollectErrors.create('COLLECT_INVALID_BATCH', `A request carries at most ${this.options.maxBatchMessages} messages`, {
+        details: { maxBatchMessages: this.options.maxBatchMessages, got: messages.length },
+      });
     }
     const bytes = ctx.bytes ?? 0;
     if (!this.hasCapacity(bytes)) {
@@ -255,33 +277,45 @@ class KairosCollector implements Collector {
         details: { inFlightBytes: this.inFlightBytes, maxInFlightBytes: this.options.maxInFlightBytes },
       });
     }
-    this.inFlightBytes += bytes;
+    const checkKeys = ctx.mayContainForbiddenKeys ?? true;
+    const sentAt = parseEnvelopeSentAt(ctx.sentAt);
+    const context = parseEnvelopeContext(ctx.context, this.options.maxDepth, checkKeys);
+    const env: BatchEnvelope = {
+      receivedAtMs: ctx.receivedAtMs,
+      receivedAt: new Date(ctx.receivedAtMs).toISOString(),
+      ...sentAt,
+      ...(context !== undefined ? { context } : {}),
+      ...(ctx.impliedType !== undefined ? { impliedType: ctx.impliedType } : {}),
+      checkForbiddenKeys: checkKeys,
+    };
+    const schemas = this.registry.active ? this.registry : undefined;
+    const valid: ValidMessage[] = [];
+    let invalid: InvalidMessage[] | undefined;
+    for (let i = 0; i < messages.length; i++) {
+      const checked = checkMessage(messages[i], i, env, this.options, schemas);
+      if (checked.ok) valid.push(checked);
+      else (invalid ??= []).push(checked);
+    }
+    return new Prepared(
+      valid,
+      invalid ?? [],
+      invalid ? this.deadLetterInputs(invalid, messages, env, sentAt.sentAt) : [],
+      messages.length,
+      bytes,
+    );
+  }
+
+  async commit(batch: PreparedBatch): Promise<IngestResult> {
+    if (!(batch instanceof Prepared)) throw CollectErrors.create('COLLECT_INVALID_OPTIONS', 'commit() takes what prepare() returned');
+    if (this.closed) throw CollectErrors.create('COLLECT_CLOSED');
+    this.inFlightBytes += batch.bytes;
     this.active++;
     try {
-      const checkKeys = ctx.mayContainForbiddenKeys ?? true;
-      const sentAt = parseEnvelopeSentAt(ctx.sentAt);
-      const context = parseEnvelopeContext(ctx.context, this.options.maxDepth, checkKeys);
-      const env: BatchEnvelope = {
-        receivedAtMs: ctx.receivedAtMs,
-        receivedAt: new Date(ctx.receivedAtMs).toISOString(),
-        ...sentAt,
-        ...(context !== undefined ? { context } : {}),
-        ...(ctx.impliedType !== undefined ? { impliedType: ctx.impliedType } : {}),
-        checkForbiddenKeys: checkKeys,
-      };
-      const schemas = this.registry.active ? this.registry : undefined;
-      const valid: ValidMessage[] = [];
-      let invalid: InvalidMessage[] | undefined;
-      for (let i = 0; i < messages.length; i++) {
-        const checked = checkMessage(messages[i], i, env, this.options, schemas);
-        if (checked.ok) valid.push(checked);
-        else (invalid ??= []).push(checked);
-      }
-      this.counters.messagesReceived += messages.length;
-      const dead = invalid ? this.storeDeadLetters(invalid, messages, env, sentAt.sentAt) : undefined;
+      this.counters.messagesReceived += batch.received;
+      const dead = batch.deadLetters.length > 0 ? this.storeDeadLetters(batch.invalid, batch.deadLetters) : undefined;
       let accepted: number;
       try {
-        accepted = await this.commit(valid);
+        accepted = await this.append(batch.valid);
       } catch (error) {
         // Both writes settle before answering; the log's failure is the one the client must see.
         await dead?.catch(() => undefined);
@@ -289,34 +323,30 @@ class KairosCollector implements Collector {
       }
       if (dead) await dead;
       this.counters.messagesAccepted += accepted;
-      return { accepted, rejected: invalid ? invalid.map(toRejection) : [] };
+      return { accepted, rejected: batch.rejected };
     } finally {
-      this.inFlightBytes -= bytes;
+      this.inFlightBytes -= batch.bytes;
       if (--this.active === 0) this.drained?.();
     }
   }
 
-  private async storeDeadLetters(
+  /** Serialises the rejected messages now, so nothing keeps the parsed request alive while it is written. */
+  private deadLetterInputs(
     invalid: readonly InvalidMessage[],
     messages: readonly unknown[],
     env: BatchEnvelope,
     sentAt: string | undefined,
-  ): Promise<void> {
+  ): DeadLetterInput[] {
     const batch = {
       ...(sentAt !== undefined ? { sentAt } : {}),
       ...(env.context !== undefined ? { context: env.context } : {}),
       ...(env.impliedType !== undefined ? { impliedType: env.impliedType } : {}),
     };
-    const inputs: DeadLetterInput[] = invalid.map((m) => ({
-      messageId: m.messageId,
-      clientMessageId: m.clientMessageId,
-      code: m.code,
-      message: m.message,
-      details: m.details,
-      raw: messages[m.index],
-      receivedAtMs: env.receivedAtMs,
-      ...(Object.keys(batch).length > 0 ? { batch } : {}),
-    }));
+    const hasBatch = Object.keys(batch).length > 0;
+    return invalid.map((m) => deadLetterInput(m, messages[m.index], env.receivedAtMs, hasBatch ? batch : undefined));
+  }
+
+  private async storeDeadLetters(invalid: readonly InvalidMessage[], inputs: readonly DeadLetterInput[]): Promise<void> {
     for (const m of invalid) {
       this.counters.messagesRejected++;
       this.counters.rejectedByCode.set(m.code, (this.counters.rejectedByCode.get(m.code) ?? 0) + 1);
@@ -333,7 +363,7 @@ class KairosCollector implements Collector {
    * now or already appended). Everything between the dedupe check and the `append` call is synchronous,
    * so routing decisions and offsets follow the same order across concurrent requests.
    */
-  private async commit(messages: readonly ValidMessage[]): Promise<number> {
+  private async append(messages: readonly ValidMessage[]): Promise<number> {
     let accepted = 0;
     let pending = messages;
     while (pending.length > 0) {
@@ -506,7 +536,7 @@ class KairosCollector implements Collector {
           failed.push({ doc, result });
         }
       }
-      await this.commit(valid);
+      await this.append(valid);
       const nowIso = new Date(this.clock.now()).toISOString();
       await Promise.all([
         ...validDocs.map((doc) => this.store.remove(doc)),

@@ -10,7 +10,7 @@ export const DEAD_LETTER_INDEX_COLLECTION = 'dead-letter-ids';
 
 const MAX_PAGE = 1000;
 
-/** A rejection to keep. */
+/** A rejection to keep, already serialised (it holds no parsed message object). */
 export interface DeadLetterInput {
   readonly messageId: string;
   /** Client-given ids deduplicate dead letters: a retried invalid message updates its dead letter. */
@@ -18,9 +18,40 @@ export interface DeadLetterInput {
   readonly code: MessageErrorCode;
   readonly message: string;
   readonly details?: Readonly<Record<string, unknown>>;
-  readonly raw: unknown;
+  /** The message as JSON text (null when it cannot be serialised). */
+  readonly raw: string | null;
+  readonly type?: string;
+  readonly event?: string;
   readonly receivedAtMs: number;
   readonly batch?: { readonly sentAt?: unknown; readonly context?: JsonObject; readonly impliedType?: EventType };
+}
+
+export function deadLetterInput(
+  rejection: {
+    readonly messageId: string;
+    readonly clientMessageId: boolean;
+    readonly code: MessageErrorCode;
+    readonly message: string;
+    readonly details: Readonly<Record<string, unknown>>;
+  },
+  raw: unknown,
+  receivedAtMs: number,
+  batch: DeadLetterInput['batch'],
+): DeadLetterInput {
+  const type = shortString(field(raw, 'type'));
+  const event = shortString(field(raw, 'event'));
+  return {
+    messageId: rejection.messageId,
+    clientMessageId: rejection.clientMessageId,
+    code: rejection.code,
+    message: rejection.message,
+    details: rejection.details,
+    raw: serialise(raw),
+    ...(type !== undefined ? { type } : {}),
+    ...(event !== undefined ? { event } : {}),
+    receivedAtMs,
+    ...(batch ? { batch } : {}),
+  };
 }
 
 /** The message as JSON text; null when it cannot be serialised (nested beyond the engine's stack). */
@@ -96,15 +127,13 @@ export class DeadLetterStore {
         code: input.code,
         message: input.message,
         ...(input.details ? { details: input.details } : {}),
-        ...(shortString(field(input.raw, 'type')) !== undefined ? { type: shortString(field(input.raw, 'type')) } : {}),
-        ...(shortString(field(input.raw, 'event')) !== undefined
-          ? { event: shortString(field(input.raw, 'event')) }
-          : {}),
+        ...(input.type !== undefined ? { type: input.type } : {}),
+        ...(input.event !== undefined ? { event: input.event } : {}),
         receivedAt: new Date(input.receivedAtMs).toISOString(),
         receivedAtMs: input.receivedAtMs,
         lastRejectedAt: now,
         attempts: (previous?.attempts ?? 0) + 1,
-        raw: serialise(input.raw),
+        raw: input.raw,
         ...(input.batch ? { batch: input.batch } : {}),
       };
       writes.push(this.metadata.put(DEAD_LETTER_COLLECTION, doc.id, doc));

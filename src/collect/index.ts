@@ -24,6 +24,7 @@ export type {
   DeadLetterQuery,
   IngestContext,
   IngestResult,
+  PreparedBatch,
   RegisterSchemaResult,
   Rejection,
   ReplayRequest,

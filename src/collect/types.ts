@@ -36,6 +36,19 @@ export interface Rejection {
   readonly details?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * A request after `prepare()`: its accepted events serialised, its rejections, and no parsed message
+ * object (so the parsed body can be garbage-collected while the append waits for the disk). Opaque:
+ * hand it to `commit()`.
+ */
+export interface PreparedBatch {
+  readonly rejected: readonly Rejection[];
+  /** Messages in the request. */
+  readonly received: number;
+  /** Bytes charged to the in-flight budget while committing. */
+  readonly bytes: number;
+}
+
 export interface IngestResult {
   /** Messages accepted: appended now, or duplicates of messages already appended. */
   readonly accepted: number;
@@ -226,6 +239,13 @@ export interface Collector {
    * as a whole (COLLECT_OVERLOADED, LOG_BACKPRESSURE, …: retryable) — then nothing was acknowledged.
    */
   ingest(messages: readonly unknown[], ctx: IngestContext): Promise<IngestResult>;
+  /**
+   * `ingest` in two steps: `prepare` validates and serialises synchronously (request-level errors are
+   * thrown here), `commit` appends and stores dead letters. A transport that calls them separately lets
+   * the parsed request die before the append waits for the disk (less GC work under load).
+   */
+  prepare(messages: readonly unknown[], ctx: IngestContext): PreparedBatch;
+  commit(prepared: PreparedBatch): Promise<IngestResult>;
   /** The canonical profile key of an id (identity links followed), e.g. for the profile API. */
   resolveProfileKey(ids: { readonly userId?: string; readonly anonymousId?: string }): string | undefined;
   /** False when `bytes` more would exceed the in-flight budget (lets the transport shed load before reading a body). */

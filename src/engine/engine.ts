@@ -6,7 +6,18 @@ import { CoreErrors, createLogger, parseProfileKey, type Logger } from '../core/
 import { createCollector, type Collector } from '../collect/index.js';
 import { createEmbeddedEventLog, type EmbeddedEventLog } from '../log/index.js';
 import { ProfileReader } from '../profiles/index.js';
-import { createHttpServer, healthRoutes, profileRoutes, SseHub, staticRoutes, type RouteModule } from '../serve/index.js';
+import {
+  collectRoutes,
+  createHttpServer,
+  deadLetterRoutes,
+  healthRoutes,
+  profileRoutes,
+  registerCollectMetrics,
+  schemaRoutes,
+  SseHub,
+  staticRoutes,
+  type RouteModule,
+} from '../serve/index.js';
 import { LmdbMetadataStore, LmdbStateStore } from '../store/index.js';
 import { TaskGroup, resolveStreamOptions, type CommitReport } from '../stream/index.js';
 import { resolveKeys } from './keys.js';
@@ -82,6 +93,7 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics, prefix: 'kairos_process_' });
     const streamMetrics = createStreamMetrics(metrics);
+    registerCollectMetrics(metrics, collector);
     const hub = new SseHub();
     closers.push(() => Promise.resolve(hub.close()));
 
@@ -178,11 +190,29 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     closers.push(() => stream.stop());
 
     let ready = false;
+    /** Per partition: durable log end, stream position (next offset) and watermark — lag = end − offset. */
+    const readiness = () => {
+      const positions = new Map(stream.positions().map((p) => [p.partition, p]));
+      const stats = log.stats();
+      return stats.partitions.map((part) => {
+        const position = positions.get(part.partition);
+        return {
+          partition: part.partition,
+          logEnd: part.end,
+          offset: position?.offset ?? null,
+          lag: position ? part.end - position.offset : null,
+          watermark: position && position.watermarkMs > -8e15 ? new Date(position.watermarkMs).toISOString() : null,
+        };
+      });
+    };
     const routes: RouteModule[] = [
       healthRoutes({
         isReady: () => ready,
-        readiness: () => ({ partitions: stream.positions() }),
+        readiness: () => ({ partitions: readiness() }),
       }),
+      collectRoutes({ collector, clock }),
+      schemaRoutes({ collector }),
+      deadLetterRoutes({ collector }),
       profileRoutes({ profiles, hub }),
       ...extensionRoutes,
       staticRoutes({ sdkDir: fileURLToPath(new URL('../../dist/sdk', import.meta.url)) }),

@@ -49,4 +49,4 @@ parentPort!.on('message', (request: WorkerRequest) => {
 });
 
 await group.start();
-post({ type: 'ready', partitions: group.partitions });
+post({ type: 'ready', partitions: group.partitions, positions: group.positions() });

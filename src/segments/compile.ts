@@ -22,7 +22,12 @@ interface LeafBase {
 
 export interface WindowLeaf extends LeafBase {
   readonly kind: 'count' | 'sum' | 'distinct';
-  readonly withinMs: number;
+  /**
+   * The longest window of the conditions sharing this leaf (entries are kept that long). Exact-mode
+   * leaves are shared by conditions with the same filter whatever their window: the newest entries
+   * kept for the longest window also decide every shorter one.
+   */
+  withinMs: number;
   /** 0 = exact event times; otherwise the bucket width. */
   readonly bucketMs: number;
   readonly groupBy?: readonly string[];
@@ -48,7 +53,7 @@ export type Node =
   | { readonly k: 'all'; readonly c: readonly Node[] }
   | { readonly k: 'any'; readonly c: readonly Node[] }
   | { readonly k: 'not'; readonly c: Node }
-  | { readonly k: 'agg'; readonly leaf: WindowLeaf; readonly test: (value: number) => boolean }
+  | { readonly k: 'agg'; readonly leaf: WindowLeaf; readonly withinMs: number; readonly test: (value: number) => boolean }
   | { readonly k: 'seq'; readonly leaf: SequenceLeaf }
   | { readonly k: 'trait'; readonly parts: readonly string[]; readonly test: (value: unknown) => boolean }
   | { readonly k: 'in'; readonly key: string | undefined };
@@ -61,6 +66,8 @@ export interface CompiledSegment {
   readonly active: boolean;
   readonly root: Node;
   readonly leaves: readonly Leaf[];
+  /** The (leaf, window) pairs of its conditions: where to look for instants its truth may change. */
+  readonly sources: readonly { readonly leaf: Leaf; readonly withinMs: number }[];
   readonly usesTraits: boolean;
   /** Segment ids it references (their active versions). */
   readonly dependsOn: readonly string[];
@@ -127,6 +134,7 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
   const segments: CompiledSegment[] = [];
   ordered.forEach((d, index) => {
     const used = new Map<string, Leaf>();
+    const sources = new Map<string, { leaf: Leaf; withinMs: number }>();
     let usesTraits = false;
     const compileNode = (c: Condition): Node => {
       if ('all' in c) return { k: 'all', c: c.all.map(compileNode) };
@@ -144,14 +152,18 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
       if ('sequence' in c) {
         const leaf = shareLeaf(leaves, compileSequence(c.sequence, c.within)) as SequenceLeaf;
         used.set(leaf.id, leaf);
+        sources.set(leaf.id, { leaf, withinMs: 0 });
         return { k: 'seq', leaf };
       }
       const kind = 'count' in c ? 'count' : 'sum' in c ? 'sum' : 'distinct';
       const { [kind]: spec, ...ops } = c as unknown as Record<string, unknown> & Comparison;
       const leaf = shareLeaf(leaves, compileWindowLeaf(kind, spec as Filter & { within: string; by?: string; of?: string }, ops, options)) as WindowLeaf;
+      const withinMs = parseDuration((spec as { within: string }).within);
+      leaf.withinMs = Math.max(leaf.withinMs, withinMs);
       if (leaf.kind !== 'sum') leaf.cap = Math.max(leaf.cap, capFor(ops));
       used.set(leaf.id, leaf);
-      return { k: 'agg', leaf, test: compileComparison(ops) };
+      sources.set(`${leaf.id}/${withinMs}`, { leaf, withinMs });
+      return { k: 'agg', leaf, withinMs, test: compileComparison(ops) };
     };
     const root = compileNode(d.condition);
     segments.push({
@@ -161,6 +173,7 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
       active: d.state === 'active',
       root,
       leaves: [...used.values()],
+      sources: [...sources.values()],
       usesTraits,
       dependsOn: [...new Set(references(d.condition).map((r) => r.id))],
       index,
@@ -218,7 +231,8 @@ function compileWindowLeaf(
   const withinMs = parseDuration(spec.within);
   const bucketMs = withinMs <= options.exactWindowMaxMs ? 0 : Math.max(1000, Math.ceil(withinMs / options.bucketsPerWindow / 1000) * 1000);
   const filter = compileFilter(spec);
-  const identity = { kind, filter: normalFilter(spec), withinMs, bucketMs, by: spec.by, of: spec.of };
+  // Exact leaves are shared across window lengths; bucketed ones have a bucket width per window.
+  const identity = { kind, filter: normalFilter(spec), window: bucketMs === 0 ? 'exact' : withinMs, bucketMs, by: spec.by, of: spec.of };
   return {
     kind,
     id: leafId(identity),

@@ -7,16 +7,19 @@ import { valueAt } from './paths.js';
  * Per-profile state of one condition leaf, kept compact and bounded (DESIGN.md §8).
  *
  * Every windowed entry carries an "effective time" `te`: the event time itself for short windows
- * (exact), or the last millisecond of its time bucket for long ones. An entry is inside the window
- * at instant T iff `te > T − within` — the window is the half-open interval (T − within, T], so an
- * event exactly `within` old is out — and it leaves the window at `te + within`.
+ * (exact), or the last millisecond of its time bucket for long ones. An entry is inside a window of
+ * length `within` at instant T iff `te > T − within` — the window is the half-open interval
+ * (T − within, T], so an event exactly `within` old is out — and it leaves that window at `te + within`.
+ * A leaf keeps entries for the longest window of the conditions sharing it.
  *
- * - count: per group, pairs [te, weight] ascending; only the newest entries whose weights reach
- *   `cap` are kept (min(count, cap) decides every comparison in the rules), at most `maxGroups` groups.
+ * - count: per group, ascending times (exact) or pairs [te, weight] (buckets); only the newest entries
+ *   whose weights reach `cap` are kept (min(count, cap) decides every comparison of the rules, for every
+ *   window: the entries inside a window are always the newest ones), at most `maxGroups` groups.
  * - sum: pairs [te, amount] ascending; at most `maxSumEntries` (then the two oldest merge at the later time).
  * - distinct: value → latest te; only the `cap` values seen last are kept.
  * - sequence: pairs [t, stepMask] ascending; at most `maxSequenceEntries` (the oldest is dropped),
- *   and nothing older than `within` when the sequence has one.
+ *   nothing older than `within` when the sequence has one, and nothing before the latest event of a
+ *   trailing `absent` step that could only serve as the last step.
  */
 export type CountState = Record<string, number[]>;
 export type SumState = number[];
@@ -48,6 +51,11 @@ export function windowContribution(leaf: WindowLeaf, event: KairosEvent): string
   }
 }
 
+/** Entries per item: bare times for exact counts, [te, weight] pairs otherwise. */
+function strideOf(leaf: WindowLeaf): 1 | 2 {
+  return leaf.kind === 'count' && leaf.bucketMs === 0 ? 1 : 2;
+}
+
 /** Adds an event at `t`; returns the new state, or undefined when the entry is already out of the window at `T`. */
 export function insertWindow(
   leaf: WindowLeaf,
@@ -63,15 +71,15 @@ export function insertWindow(
     case 'count': {
       const groups = (state as CountState | undefined) ?? {};
       const group = contribution as string;
-      groups[group] = capWeights(addPair(groups[group] ?? [], te, 1), leaf.cap);
+      const stride = strideOf(leaf);
+      groups[group] = capWeights(add(groups[group] ?? [], te, 1, stride), leaf.cap, stride);
       pruneGroups(groups, leaf, T, options.maxGroups);
       return groups;
     }
     case 'sum': {
-      let pairs = addPair((state as SumState | undefined) ?? [], te, contribution as number);
-      pairs = prunePairs(pairs, leaf.withinMs, T);
-      while (pairs.length > 2 * options.maxSumEntries) pairs.splice(0, 4, pairs[2]!, round(pairs[1]! + pairs[3]!));
-      return pairs;
+      let pairs = add((state as SumState | undefined) ?? [], te, contribution as number, 2);
+      pairs = prune(pairs, leaf.withinMs, T, 2);
+      return boundSum(pairs, options);
     }
     case 'distinct': {
       const values = (state as DistinctState | undefined) ?? {};
@@ -83,18 +91,22 @@ export function insertWindow(
   }
 }
 
-/** The leaf's value at instant T. */
-export function windowValue(leaf: WindowLeaf, state: unknown, T: number): number {
+/** The leaf's value at instant T over a window of `withinMs` (at most the leaf's). */
+export function windowValue(leaf: WindowLeaf, state: unknown, T: number, withinMs: number): number {
   if (state === undefined) return 0;
-  const after = T - leaf.withinMs;
+  const after = T - withinMs;
   switch (leaf.kind) {
     case 'count': {
+      const stride = strideOf(leaf);
       let best = 0;
-      for (const pairs of Object.values(state as CountState)) best = Math.max(best, weightAfter(pairs, after));
+      for (const list of Object.values(state as CountState)) {
+        const n = weightAfter(list, after, stride);
+        if (n > best) best = n;
+      }
       return Math.min(best, leaf.cap);
     }
     case 'sum':
-      return round(weightAfter(state as SumState, after));
+      return round(weightAfter(state as SumState, after, 2));
     case 'distinct': {
       let n = 0;
       for (const te of Object.values(state as DistinctState)) if (te > after) n++;
@@ -103,24 +115,20 @@ export function windowValue(leaf: WindowLeaf, state: unknown, T: number): number
   }
 }
 
-/** Instants after T at which an entry leaves the window (when the value may change without events). */
-export function windowChanges(leaf: WindowLeaf, state: unknown, T: number, out: number[]): void {
+/** Instants after T at which an entry leaves a window of `withinMs` (when the value may change without events). */
+export function windowChanges(leaf: WindowLeaf, state: unknown, T: number, withinMs: number, out: number[]): void {
   if (state === undefined) return;
-  const w = leaf.withinMs;
-  const push = (te: number) => {
-    if (te + w > T) out.push(te + w);
-  };
   switch (leaf.kind) {
-    case 'count':
-      for (const pairs of Object.values(state as CountState)) for (let i = 0; i < pairs.length; i += 2) push(pairs[i]!);
-      break;
-    case 'sum': {
-      const pairs = state as SumState;
-      for (let i = 0; i < pairs.length; i += 2) push(pairs[i]!);
+    case 'count': {
+      const stride = strideOf(leaf);
+      for (const list of Object.values(state as CountState)) changes(list, T, withinMs, stride, out);
       break;
     }
+    case 'sum':
+      changes(state as SumState, T, withinMs, 2, out);
+      break;
     case 'distinct':
-      for (const te of Object.values(state as DistinctState)) push(te);
+      for (const te of Object.values(state as DistinctState)) if (te + withinMs > T) out.push(te + withinMs);
       break;
   }
 }
@@ -135,7 +143,7 @@ export function pruneWindow(leaf: WindowLeaf, state: unknown, T: number, options
       return Object.keys(groups).length === 0 ? undefined : groups;
     }
     case 'sum': {
-      const pairs = prunePairs(state as SumState, leaf.withinMs, T);
+      const pairs = prune(state as SumState, leaf.withinMs, T, 2);
       return pairs.length === 0 ? undefined : pairs;
     }
     case 'distinct': {
@@ -153,19 +161,19 @@ export function mergeWindow(leaf: WindowLeaf, a: unknown, b: unknown, T: number,
   switch (leaf.kind) {
     case 'count': {
       const groups = a as CountState;
-      for (const [group, pairs] of Object.entries(b as CountState)) {
+      const stride = strideOf(leaf);
+      for (const [group, list] of Object.entries(b as CountState)) {
         let merged = groups[group] ?? [];
-        for (let i = 0; i < pairs.length; i += 2) merged = addPair(merged, pairs[i]!, pairs[i + 1]!);
-        groups[group] = capWeights(merged, leaf.cap);
+        for (let i = 0; i < list.length; i += stride) merged = add(merged, list[i]!, stride === 1 ? 1 : list[i + 1]!, stride);
+        groups[group] = capWeights(merged, leaf.cap, stride);
       }
       return pruneWindow(leaf, groups, T, options);
     }
     case 'sum': {
       let pairs = a as SumState;
       const other = b as SumState;
-      for (let i = 0; i < other.length; i += 2) pairs = addPair(pairs, other[i]!, other[i + 1]!);
-      pairs = prunePairs(pairs, leaf.withinMs, T);
-      while (pairs.length > 2 * options.maxSumEntries) pairs.splice(0, 4, pairs[2]!, round(pairs[1]! + pairs[3]!));
+      for (let i = 0; i < other.length; i += 2) pairs = add(pairs, other[i]!, other[i + 1]!, 2);
+      pairs = boundSum(prune(pairs, leaf.withinMs, T, 2), options);
       return pairs.length === 0 ? undefined : pairs;
     }
     case 'distinct': {
@@ -176,59 +184,79 @@ export function mergeWindow(leaf: WindowLeaf, a: unknown, b: unknown, T: number,
   }
 }
 
-// ---- pairs -------------------------------------------------------------------------------------
+// ---- entry lists (stride 1: ascending times, weight 1 each; stride 2: ascending [te, weight] pairs) ----
 
-/** Inserts [te, weight] keeping ascending order; an equal te adds to the existing entry. */
-function addPair(pairs: number[], te: number, weight: number): number[] {
-  let i = pairs.length;
-  while (i > 0 && pairs[i - 2]! > te) i -= 2;
-  if (i > 0 && pairs[i - 2] === te) {
-    pairs[i - 1] = round(pairs[i - 1]! + weight);
-    return pairs;
+function add(list: number[], te: number, weight: number, stride: 1 | 2): number[] {
+  let i = list.length;
+  while (i > 0 && list[i - stride]! > te) i -= stride;
+  if (stride === 1) {
+    list.splice(i, 0, te);
+    return list;
   }
-  pairs.splice(i, 0, te, weight);
-  return pairs;
+  if (i > 0 && list[i - 2] === te) {
+    list[i - 1] = round(list[i - 1]! + weight);
+    return list;
+  }
+  list.splice(i, 0, te, weight);
+  return list;
 }
 
-function weightAfter(pairs: readonly number[], after: number): number {
+function weightAfter(list: readonly number[], after: number, stride: 1 | 2): number {
   let total = 0;
-  for (let i = pairs.length - 2; i >= 0 && pairs[i]! > after; i -= 2) total += pairs[i + 1]!;
+  for (let i = list.length - stride; i >= 0 && list[i]! > after; i -= stride) total += stride === 1 ? 1 : list[i + 1]!;
   return total;
 }
 
-/** Keeps the newest entries whose weights reach `cap`: older ones leave the window first and cannot change min(count, cap). */
-function capWeights(pairs: number[], cap: number): number[] {
-  let total = 0;
-  for (let i = pairs.length - 2; i >= 0; i -= 2) {
-    total += pairs[i + 1]!;
-    if (total >= cap) {
-      if (i > 0) pairs.splice(0, i);
-      return pairs;
-    }
+function changes(list: readonly number[], T: number, withinMs: number, stride: 1 | 2, out: number[]): void {
+  for (let i = 0; i < list.length; i += stride) {
+    const leaves = list[i]! + withinMs;
+    if (leaves > T) out.push(leaves);
   }
-  return pairs;
 }
 
-function prunePairs(pairs: number[], withinMs: number, T: number): number[] {
+/** Keeps the newest entries whose weights reach `cap`: older ones leave every window first and cannot change min(count, cap). */
+function capWeights(list: number[], cap: number, stride: 1 | 2): number[] {
+  if (stride === 1) {
+    if (list.length > cap) list.splice(0, list.length - cap);
+    return list;
+  }
+  let total = 0;
+  for (let i = list.length - 2; i >= 0; i -= 2) {
+    total += list[i + 1]!;
+    if (total >= cap) {
+      if (i > 0) list.splice(0, i);
+      return list;
+    }
+  }
+  return list;
+}
+
+function prune(list: number[], withinMs: number, T: number, stride: 1 | 2): number[] {
   let drop = 0;
-  while (drop < pairs.length && pairs[drop]! + withinMs <= T) drop += 2;
-  if (drop > 0) pairs.splice(0, drop);
+  while (drop < list.length && list[drop]! + withinMs <= T) drop += stride;
+  if (drop > 0) list.splice(0, drop);
+  return list;
+}
+
+function boundSum(pairs: number[], options: ResolvedSegmentsOperatorOptions): number[] {
+  while (pairs.length > 2 * options.maxSumEntries) pairs.splice(0, 4, pairs[2]!, round(pairs[1]! + pairs[3]!));
   return pairs;
 }
 
 function pruneGroups(groups: CountState, leaf: WindowLeaf, T: number, maxGroups: number): void {
+  const stride = strideOf(leaf);
   const keys = Object.keys(groups);
   for (const key of keys) {
-    const pairs = prunePairs(groups[key]!, leaf.withinMs, T);
-    if (pairs.length === 0) delete groups[key];
+    const list = prune(groups[key]!, leaf.withinMs, T, stride);
+    if (list.length === 0) delete groups[key];
   }
   let remaining = Object.keys(groups);
   while (remaining.length > maxGroups) {
     // Drop the group that was active least recently (ties: the smallest key), deterministically.
     let victim = remaining[0]!;
     for (const key of remaining) {
-      const newest = groups[key]!.at(-2)!;
-      const victimNewest = groups[victim]!.at(-2)!;
+      const newest = groups[key]![groups[key]!.length - stride]!;
+      const victimNewest = groups[victim]![groups[victim]!.length - stride]!;
       if (newest < victimNewest || (newest === victimNewest && key < victim)) victim = key;
     }
     delete groups[victim];

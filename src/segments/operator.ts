@@ -245,7 +245,7 @@ class Evaluation {
       case 'not':
         return !this.evaluate(node.c, T);
       case 'agg':
-        return node.test(windowValue(node.leaf, this.state.l[node.leaf.id], T));
+        return node.test(windowValue(node.leaf, this.state.l[node.leaf.id], T, node.withinMs));
       case 'seq':
         return holdsSequence(node.leaf, this.state.l[node.leaf.id], T);
       case 'trait':
@@ -269,11 +269,11 @@ class Evaluation {
   /** The first instant after T at which the segment's truth differs from `truth` with no new event. */
   private nextChange(seg: CompiledSegment, T: number, truth: boolean): number | undefined {
     const candidates: number[] = [];
-    for (const leaf of seg.leaves) {
+    for (const { leaf, withinMs } of seg.sources) {
       const state = this.state.l[leaf.id];
       if (state === undefined) continue;
       if (leaf.kind === 'sequence') sequenceChanges(leaf, state, T, candidates);
-      else windowChanges(leaf, state, T, candidates);
+      else windowChanges(leaf, state, T, withinMs, candidates);
     }
     if (candidates.length === 0) return undefined;
     candidates.sort((a, b) => a - b);

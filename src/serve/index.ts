@@ -23,3 +23,5 @@ export { segmentRoutes } from './routes/segments.js';
 export type { SegmentRoutesDeps } from './routes/segments.js';
 export { destinationRoutes } from './routes/destinations.js';
 export type { DestinationRoutesDeps } from './routes/destinations.js';
+export { webRoutes } from './routes/web.js';
+export type { WebRoutesDeps } from './routes/web.js';

@@ -2,7 +2,20 @@
 // every server and every test sees the same ids, names and prices. Nothing here is real data:
 // the brands are invented, the pictures are drawn (tiles.js).
 
-/** mulberry32: a tiny, well-mixed 32-bit PRNG; the same seed gives the same catalogue everywhere. */
+/**
+ * @typedef {{ name: string, hex: string }} Colour
+ * @typedef {{ id: string, name: string, shape: string, nouns: string[], brands: string[],
+ *   price: [number, number], complements: string[] }} Category
+ * @typedef {{ product_id: string, sku: string, category: string, categoryId: string, name: string,
+ *   brand: string, variant: string, price: number, colour: Colour, popularity: number,
+ *   rating: number }} Product
+ */
+
+/**
+ * mulberry32: a tiny, well-mixed 32-bit PRNG; the same seed gives the same catalogue everywhere.
+ * @param {number} seed
+ * @returns {() => number} uniform in [0, 1)
+ */
 export function createRandom(seed) {
   let a = seed >>> 0;
   return () => {
@@ -18,6 +31,7 @@ export const CATALOGUE_SEED = 20261128;
 export const PRODUCTS_PER_CATEGORY = 25;
 export const CURRENCY = 'USD';
 
+/** @type {readonly Colour[]} */
 export const COLOURS = [
   { name: 'Crimson', hex: '#c0392b' },
   { name: 'Tangerine', hex: '#e67e22' },
@@ -43,6 +57,7 @@ const ADJECTIVES = [
 /**
  * The 12 categories. `complements` feeds the cart fallback panel ("goes well with"); `shape` picks
  * the drawing in tiles.js; prices are in dollars.
+ * @type {readonly Category[]}
  */
 export const CATEGORIES = [
   { id: 'sneakers', name: 'Sneakers', shape: 'shoe', nouns: ['Runner', 'Court', 'Trail', 'Racer', 'Slip-on'], brands: ['Strideloft', 'Kinetiq', 'Paceworks'], price: [49, 189], complements: ['bottles', 'backpacks'] },
@@ -59,9 +74,19 @@ export const CATEGORIES = [
   { id: 'bottles', name: 'Bottles', shape: 'bottle', nouns: ['Bottle', 'Flask', 'Sport Bottle', 'Insulated Bottle', 'Canteen'], brands: ['Hydrant', 'Coolwell', 'Packwell'], price: [11, 59], complements: ['sneakers', 'backpacks'] },
 ];
 
-const pick = (random, list) => list[Math.floor(random() * list.length)];
+/**
+ * @template T
+ * @param {() => number} random
+ * @param {readonly T[]} list
+ * @returns {T}
+ */
+const pick = (random, list) => /** @type {T} */ (list[Math.floor(random() * list.length)]);
 
-/** Prices end in .99 or .49, like a shop's; `random` decides where in the category's range. */
+/**
+ * Prices end in .99 or .49, like a shop's; `random` decides where in the category's range.
+ * @param {() => number} random
+ * @param {[number, number]} range
+ */
 function priceIn(random, [low, high]) {
   const whole = Math.floor(low + random() * (high - low));
   return whole + (random() < 0.7 ? 0.99 : 0.49);
@@ -69,6 +94,7 @@ function priceIn(random, [low, high]) {
 
 function generate() {
   const random = createRandom(CATALOGUE_SEED);
+  /** @type {Product[]} */
   const products = [];
   let n = 0;
   for (const category of CATEGORIES) {
@@ -107,19 +133,26 @@ export const PRODUCTS = Object.freeze(generate());
 
 const byId = new Map(PRODUCTS.map((p) => [p.product_id, p]));
 
+/** @param {string} id */
 export function productById(id) {
   return byId.get(id);
 }
 
+/** @param {string} id */
 export function categoryById(id) {
   return CATEGORIES.find((c) => c.id === id);
 }
 
-/** Most popular first; ties by id, so the order never depends on anything but the seed. */
+/**
+ * Most popular first; ties by id, so the order never depends on anything but the seed.
+ * @param {Product} a
+ * @param {Product} b
+ */
 export function byPopularity(a, b) {
   return b.popularity - a.popularity || (a.product_id < b.product_id ? -1 : 1);
 }
 
+/** @param {string} categoryId */
 export function productsIn(categoryId) {
   return PRODUCTS.filter((p) => p.categoryId === categoryId);
 }
@@ -127,6 +160,9 @@ export function productsIn(categoryId) {
 /**
  * The deterministic fallback when no recommendation can be had: the most popular products of a
  * category, minus the ones to leave out (the product on screen, what is in the cart).
+ * @param {string} categoryId
+ * @param {number} n
+ * @param {readonly string[]} [exclude] product ids
  */
 export function popularIn(categoryId, n, exclude = []) {
   const skip = new Set(exclude);
@@ -136,7 +172,10 @@ export function popularIn(categoryId, n, exclude = []) {
     .slice(0, n);
 }
 
-/** Case-insensitive match on name, brand, category and colour; every word must match. */
+/**
+ * Case-insensitive match on name, brand, category and colour; every word must match.
+ * @param {string} query
+ */
 export function search(query) {
   const words = query.toLowerCase().split(/\s+/).filter(Boolean);
   if (!words.length) return [];
@@ -146,7 +185,10 @@ export function search(query) {
   }).sort(byPopularity);
 }
 
-/** The Segment e-commerce product fields of a product (what every product event carries). */
+/**
+ * The Segment e-commerce product fields of a product (what every product event carries).
+ * @param {Product} product
+ */
 export function productFields(product) {
   return {
     product_id: product.product_id,

@@ -1,17 +1,24 @@
 // Product pictures drawn as inline SVG: one simple shape per category, in the product's colour, on a
 // tint of it. No image files, no external requests, nothing licensed.
 
-/** Mixes a hex colour with white (amount 0..1), for the tile background. */
+/**
+ * Mixes a hex colour with white (amount 0..1), for the tile background.
+ * @param {string} hex
+ * @param {number} amount
+ */
 function tint(hex, amount) {
   const n = Number.parseInt(hex.slice(1), 16);
-  const mix = (c) => Math.round(c + (255 - c) * amount);
+  const mix = (/** @type {number} */ c) => Math.round(c + (255 - c) * amount);
   const r = mix((n >> 16) & 255);
   const g = mix((n >> 8) & 255);
   const b = mix(n & 255);
   return `rgb(${r} ${g} ${b})`;
 }
 
-/** Shapes on a 100×100 canvas; `c` is the product colour, `a` an accent (dark or light). */
+/**
+ * Shapes on a 100×100 canvas; `c` is the product colour, `a` an accent (dark or light).
+ * @type {Record<string, (c: string, a: string) => string>}
+ */
 const SHAPES = {
   shoe: (c, a) =>
     `<path d="M12 66 Q13 47 29 48 L42 41 Q50 54 66 54 L85 59 Q92 62 90 70 L12 70 Z" fill="${c}"/>` +
@@ -72,11 +79,16 @@ const SHAPES = {
     `<rect x="30" y="50" width="40" height="16" fill="${a}" opacity="0.35"/>`,
 };
 
+/** @param {string} text */
 const escapeXml = (text) => text.replace(/[&<>"]/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
-/** An SVG picture of the product (a string of markup; `label` becomes its accessible name). */
+/**
+ * An SVG picture of the product (markup; the product name is its accessible name).
+ * @param {import('./catalogue.js').Product} product
+ * @param {string} shape a category's `shape`
+ */
 export function productTile(product, shape) {
-  const draw = SHAPES[shape] ?? SHAPES.bag;
+  const draw = SHAPES[shape] ?? /** @type {(c: string, a: string) => string} */ (SHAPES.bag);
   const dark = product.colour.name === 'Ink' || product.colour.name === 'Graphite' || product.colour.name === 'Navy';
   const accent = dark ? '#e8e4da' : '#2b2b2b';
   return (

@@ -8,6 +8,7 @@ import {
   parseJsonBody,
   type Collector,
   type IngestContext,
+  type PreparedBatch,
 } from '../../collect/index.js';
 import { systemClock, type Clock, type EventType } from '../../core/index.js';
 import type { RouteModule } from '../app.js';
@@ -199,36 +200,41 @@ export function collectRoutes(deps: CollectRoutesDeps): RouteModule {
       return handleError(error, request, reply);
     });
 
-    const ingest = async (request: FastifyRequest, reply: FastifyReply, impliedType: EventType | undefined) => {
+    // Decodes, authenticates, parses and validates. Everything parsed lives and dies in here: what
+    // crosses the disk wait in `ingest` below is the serialised events only (cheaper garbage collection).
+    const prepare = async (request: FastifyRequest, impliedType: EventType | undefined): Promise<PreparedBatch> => {
       const receivedAtMs = clock.now();
       const viaHeader = headerPrincipal(keys, request) === 'ok';
       const raw = request.body;
-      if (!Buffer.isBuffer(raw) || raw.length === 0)
+      if (!Buffer.isBuffer(raw) || raw.length === 0) {
         throw CollectErrors.create('COLLECT_INVALID_JSON', 'The request body is empty');
+      }
       const decoded = await decompressBody(raw, parseContentEncoding(request.headers['content-encoding']), maxBytes);
+      request.body = undefined;
       const { value, text } = parseJsonBody(decoded);
-      if (typeof value !== 'object' || value === null || Array.isArray(value))
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw CollectErrors.create('COLLECT_INVALID_BODY');
+      }
       const body = value as Body;
       if (!viaHeader) bodyPrincipal(keys, body);
-
-      let messages: unknown[];
       const ctx: { -readonly [K in keyof IngestContext]: IngestContext[K] } = {
         receivedAtMs,
         mayContainForbiddenKeys: mayContainForbiddenKeys(text),
         bytes: decoded.length,
       };
-      if (impliedType === undefined) {
-        const batch = body.batch;
-        if (!Array.isArray(batch) || batch.length === 0) throw CollectErrors.create('COLLECT_INVALID_BATCH');
-        messages = batch;
-        ctx.sentAt = body.sentAt;
-        ctx.context = body.context;
-      } else {
-        messages = [body];
+      if (impliedType !== undefined) {
         ctx.impliedType = impliedType;
+        return collector.prepare([body], ctx);
       }
-      const result = await collector.ingest(messages, ctx);
+      const batch = body.batch;
+      if (!Array.isArray(batch) || batch.length === 0) throw CollectErrors.create('COLLECT_INVALID_BATCH');
+      ctx.sentAt = body.sentAt;
+      ctx.context = body.context;
+      return collector.prepare(batch, ctx);
+    };
+
+    const ingest = async (request: FastifyRequest, reply: FastifyReply, impliedType: EventType | undefined) => {
+      const result = await collector.commit(await prepare(request, impliedType));
       return reply.send({ success: true, accepted: result.accepted, rejected: result.rejected });
     };
 
