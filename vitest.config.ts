@@ -27,7 +27,7 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['src/**/*.int.test.ts', 'test/integration/**/*.test.ts'],
+          include: ['src/**/*.int.test.ts', 'test/integration/**/*.test.ts', 'test/e2e/**/*.int.test.ts'],
           testTimeout: 300_000,
           hookTimeout: 120_000,
         },

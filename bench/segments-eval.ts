@@ -12,7 +12,7 @@ import { MemoryEventLog } from '../src/log/index.js';
 import { createProfileOperator } from '../src/profiles/index.js';
 import { createSegmentsOperator, validateDefinition, type ActiveSegmentVersion, type Condition } from '../src/segments/index.js';
 import { MemoryStateStore } from '../src/store/index.js';
-import { PartitionTask, resolveStreamOptions, type KeyState, type Pipeline } from '../src/stream/index.js';
+import { PartitionTask, resolveStreamOptions, type KeyState, type KeyedContext, type KeyedOperator, type Pipeline } from '../src/stream/index.js';
 import { writeResults, type BenchResult } from './lib/results.js';
 
 const arg = (name: string, fallback: number) => {
@@ -49,6 +49,7 @@ function rules(): ActiveSegmentVersion[] {
     { id: 'abandon-1h', condition: { sequence: [{ event: 'Product Added' }, { absent: { event: 'Order Completed' }, for: '1h' }] } },
     { id: 'checkout-stall', condition: { sequence: [{ event: 'Checkout Started' }, { absent: { event: 'Order Completed' }, for: '15m' }] } },
     { id: 'came-back', condition: { sequence: [{ event: 'Product Viewed' }, { absent: { event: 'Product Viewed' }, for: '20m' }, { event: 'Product Viewed' }] } },
+    { id: 'binge', condition: { count: { event: 'Product Viewed', within: '1h' }, gte: 10 } },
     { id: 'pricey-add', condition: { count: { event: 'Product Added', where: { 'properties.price': { gte: 100 } }, within: '1h' }, gte: 1 } },
     { id: 'pro', condition: { trait: 'plan', eq: 'pro' } },
     { id: 'paid', condition: { trait: 'plan', in: ['pro', 'enterprise'] } },
@@ -125,6 +126,54 @@ async function measure(pipeline: Pipeline): Promise<{ eventsPerSecond: number; s
   return { eventsPerSecond: EVENTS / elapsed, store, changes };
 }
 
+/**
+ * The operators alone, without a store or a task: CPU time (process.cpuUsage, less sensitive to a
+ * shared machine than wall time) per event, the events decoded up front. A minimal context keeps each
+ * profile's slots in a Map; timers are not fired (exits by time happen on the profiles' next events).
+ */
+const decoded = Array.from({ length: EVENTS }, (_, i) => event(i));
+function operatorCpu(ops: KeyedOperator[]): number {
+  const states = new Map<string, { ops: Record<string, unknown> }>();
+  let watermark = -8.64e15;
+  let current: { ops: Record<string, unknown> } = { ops: {} };
+  let operator = '';
+  let key = '';
+  const ctx: KeyedContext = {
+    get key() {
+      return key;
+    },
+    partition: 0,
+    get watermarkMs() {
+      return watermark;
+    },
+    processingTimeMs: 0,
+    getState: <T>() => current.ops[operator] as T | undefined,
+    setState: (value: unknown) => {
+      current.ops[operator] = value;
+    },
+    readState: <T>(op: string) => current.ops[op] as T | undefined,
+    registerTimer: () => undefined,
+    deleteTimer: () => undefined,
+    emit: () => undefined,
+    late: () => undefined,
+    putIndex: () => undefined,
+    addToCounter: () => undefined,
+  };
+  const started = process.cpuUsage();
+  for (const e of decoded) {
+    watermark = Math.max(watermark, e.eventTimeMs - 5000);
+    key = e.profileKey;
+    current = states.get(key) ?? { ops: {} };
+    states.set(key, current);
+    for (const op of ops) {
+      operator = op.name;
+      op.processElement(e, ctx);
+    }
+  }
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / EVENTS;
+}
+
 const definitions = rules();
 console.log(`${definitions.length} rules, ${EVENTS} events, ${USERS} profiles`);
 const withSegments: number[] = [];
@@ -137,6 +186,12 @@ for (let run = 0; run < RUNS; run++) {
   console.log(`run ${run + 1}: [profile] ${Math.round(baseline.at(-1)!)} ev/s, [profile, segments(50)] ${Math.round(withSegments.at(-1)!)} ev/s`);
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const cpuProfile: number[] = [];
+const cpuSegments: number[] = [];
+for (let run = 0; run < RUNS; run++) {
+  cpuProfile.push(operatorCpu([createProfileOperator()]));
+  cpuSegments.push(operatorCpu([createProfileOperator(), createSegmentsOperator(definitions)]));
+}
 const seg = median(withSegments);
 const base = median(baseline);
 
@@ -174,6 +229,15 @@ const results: BenchResult[] = [
     baselineValue: 1e6 / base,
     ratio: (1e6 / seg - 1e6 / base) / (1e6 / base),
     goal: 'informative',
+  },
+  {
+    metric: 'operator CPU per event, no store: [profile, segments(50 rules)]',
+    value: median(cpuSegments),
+    unit: 'µs/event (CPU)',
+    baseline: '[profile] alone, same driver',
+    baselineValue: median(cpuProfile),
+    ratio: median(cpuSegments) / median(cpuProfile),
+    goal: 'informative: how much of the task cost is the operator (the rest is the store copying state)',
   },
   {
     metric: 'segments state per profile (mean JSON bytes)',

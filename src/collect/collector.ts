@@ -8,6 +8,7 @@ import { IdentityMap, type IdentityChange } from './identity-map.js';
 import { resolveCollectorOptions, type ResolvedCollectorOptions } from './options.js';
 import { scanLogTail } from './rebuild.js';
 import { SchemaRegistry } from './schema-registry.js';
+import { formatIsoTimestamp } from './timestamp.js';
 import type {
   Collector,
   CollectorDeps,
@@ -93,6 +94,8 @@ class EntryBatch {
       entries[i] = { key: this.keys[i]!, value: slab.subarray(offset, end), timestampMs: this.times[i]! };
       offset = end;
     }
+    heads.length = 0;
+    tails.length = 0;
     return entries;
   }
 }
@@ -100,7 +103,7 @@ class EntryBatch {
 /** What `prepare()` returns: opaque to transports, which hand it back to `commit()`. */
 class Prepared implements PreparedBatch {
   constructor(
-    readonly valid: readonly ValidMessage[],
+    private valid: ValidMessage[],
     readonly invalid: readonly InvalidMessage[],
     readonly deadLetters: readonly DeadLetterInput[],
     readonly received: number,
@@ -109,6 +112,13 @@ class Prepared implements PreparedBatch {
 
   get rejected(): Rejection[] {
     return this.invalid.map(toRejection);
+  }
+
+  /** Hands the validated events over once: after that this object no longer keeps them alive. */
+  takeValid(): ValidMessage[] {
+    const valid = this.valid;
+    this.valid = [];
+    return valid;
   }
 }
 
@@ -222,6 +232,7 @@ class KairosCollector implements Collector {
       for (const { payload } of batch) {
         if (isSealRecord(payload)) continue;
         const event = payload;
+        // Records the collector did not write may share the log: skip what does not look like an event.
         if (typeof event.messageId !== 'string') continue;
         if (event.receivedAtMs >= since) this.dedupe.addDone(event.messageId, flight);
         if (event.links && event.userId !== undefined) {
@@ -266,9 +277,13 @@ class KairosCollector implements Collector {
   prepare(messages: readonly unknown[], ctx: IngestContext): PreparedBatch {
     if (this.closed) throw CollectErrors.create('COLLECT_CLOSED');
     if (messages.length > this.options.maxBatchMessages) {
-      throw CollectErrors.create('COLLECT_INVALID_BATCH', `A request carries at most ${this.options.maxBatchMessages} messages`, {
-        details: { maxBatchMessages: this.options.maxBatchMessages, got: messages.length },
-      });
+      throw CollectErrors.create(
+        'COLLECT_INVALID_BATCH',
+        `A request carries at most ${this.options.maxBatchMessages} messages`,
+        {
+          details: { maxBatchMessages: this.options.maxBatchMessages, got: messages.length },
+        },
+      );
     }
     const bytes = ctx.bytes ?? 0;
     if (!this.hasCapacity(bytes)) {
@@ -282,7 +297,7 @@ class KairosCollector implements Collector {
     const context = parseEnvelopeContext(ctx.context, this.options.maxDepth, checkKeys);
     const env: BatchEnvelope = {
       receivedAtMs: ctx.receivedAtMs,
-      receivedAt: new Date(ctx.receivedAtMs).toISOString(),
+      receivedAt: formatIsoTimestamp(ctx.receivedAtMs),
       ...sentAt,
       ...(context !== undefined ? { context } : {}),
       ...(ctx.impliedType !== undefined ? { impliedType: ctx.impliedType } : {}),
@@ -306,7 +321,8 @@ class KairosCollector implements Collector {
   }
 
   async commit(batch: PreparedBatch): Promise<IngestResult> {
-    if (!(batch instanceof Prepared)) throw CollectErrors.create('COLLECT_INVALID_OPTIONS', 'commit() takes what prepare() returned');
+    if (!(batch instanceof Prepared))
+      throw CollectErrors.create('COLLECT_INVALID_OPTIONS', 'commit() takes what prepare() returned');
     if (this.closed) throw CollectErrors.create('COLLECT_CLOSED');
     this.inFlightBytes += batch.bytes;
     this.active++;
@@ -315,7 +331,7 @@ class KairosCollector implements Collector {
       const dead = batch.deadLetters.length > 0 ? this.storeDeadLetters(batch.invalid, batch.deadLetters) : undefined;
       let accepted: number;
       try {
-        accepted = await this.append(batch.valid);
+        accepted = await this.append(batch.takeValid());
       } catch (error) {
         // Both writes settle before answering; the log's failure is the one the client must see.
         await dead?.catch(() => undefined);
@@ -346,7 +362,10 @@ class KairosCollector implements Collector {
     return invalid.map((m) => deadLetterInput(m, messages[m.index], env.receivedAtMs, hasBatch ? batch : undefined));
   }
 
-  private async storeDeadLetters(invalid: readonly InvalidMessage[], inputs: readonly DeadLetterInput[]): Promise<void> {
+  private async storeDeadLetters(
+    invalid: readonly InvalidMessage[],
+    inputs: readonly DeadLetterInput[],
+  ): Promise<void> {
     for (const m of invalid) {
       this.counters.messagesRejected++;
       this.counters.rejectedByCode.set(m.code, (this.counters.rejectedByCode.get(m.code) ?? 0) + 1);
@@ -363,9 +382,11 @@ class KairosCollector implements Collector {
    * now or already appended). Everything between the dedupe check and the `append` call is synchronous,
    * so routing decisions and offsets follow the same order across concurrent requests.
    */
-  private async append(messages: readonly ValidMessage[]): Promise<number> {
+  private async append(messages: ValidMessage[]): Promise<number> {
     let accepted = 0;
-    let pending = messages;
+    // Emptied as soon as the messages are encoded: the serialised events must not outlive the encode
+    // while the append waits for the disk (they would survive young-generation collections).
+    let pending: ValidMessage[] = messages.splice(0);
     while (pending.length > 0) {
       const nowMs = this.clock.now();
       this.dedupe.evict(nowMs);
@@ -392,6 +413,7 @@ class KairosCollector implements Collector {
         this.route(m, batch, links);
         fresh++;
       }
+      pending = [];
       if (batch.size > 0) {
         const entries = batch.encode();
         try {

@@ -72,7 +72,6 @@ export function parseJsonBody(body: Buffer): { value: unknown; text: string } {
   }
 }
 
-
 /**
  * Cheap pre-check for the forbidden-key scan: one regex pass over the raw text instead of a deep walk of
  * every message. False means no key of any message can be `__proto__`, `constructor` or `prototype`.

@@ -16,6 +16,7 @@ import {
   schemaRoutes,
   SseHub,
   staticRoutes,
+  webRoutes,
   type RouteModule,
 } from '../serve/index.js';
 import { LmdbMetadataStore, LmdbStateStore } from '../store/index.js';
@@ -216,6 +217,7 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
       profileRoutes({ profiles, hub }),
       ...extensionRoutes,
       staticRoutes({ sdkDir: fileURLToPath(new URL('../../dist/sdk', import.meta.url)) }),
+      webRoutes({}),
     ];
     const app = await createHttpServer({ keys, logger, metrics, routes, version: '0.1.0' });
     closers.push(() => app.close());

@@ -81,3 +81,23 @@ export { recommendBatch } from './batch.js';
 export type { BatchRecommendOptions, BatchRecommendResult, BatchRecommendation } from './batch.js';
 export { MersenneTwister } from './rng.js';
 export { choleskyInPlace, choleskySolveInPlace, invertSpd } from './linalg.js';
+// Live serving inside the engine (trainer tail, trainer thread, registry, live scorer, API).
+export { createRecommendationExtension } from './serving/extension.js';
+export { RecommendationService } from './serving/service.js';
+export type { RecommendationServiceDeps } from './serving/service.js';
+export { DEFAULT_PLACEMENTS, PLACEMENT_KINDS, resolveRecommendationOptions } from './serving/options.js';
+export type { PlacementKind, RecommendationOptions, ResolvedRecommendationOptions, SegmentRef, TrainerSettings } from './serving/options.js';
+export { RecommendServingErrors } from './serving/errors.js';
+export type { RecommendServingErrorCode } from './serving/errors.js';
+export { MODELS_COLLECTION, TRAINER_COLLECTION } from './serving/model-registry.js';
+export { MODEL_STATES } from './serving/types.js';
+export type {
+  HoldoutMetrics,
+  ModelRecord,
+  ModelState,
+  ModelsView,
+  RecommendQuery,
+  RecommendResponse,
+  RecommendedItem,
+  TrainerStatus,
+} from './serving/types.js';

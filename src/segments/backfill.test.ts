@@ -43,13 +43,22 @@ describe('segment backfill', () => {
     const log = new MemoryEventLog(partitions);
     const live = new MemoryStateStore();
     const clock = new ManualClock(CASE_T0);
-    const stream = resolveStreamOptions({ outOfOrderness: '5s', idleTimeout: '1s', pollMs: 1, clock, maxBatchRecords: 4 });
+    const stream = resolveStreamOptions({
+      outOfOrderness: '5s',
+      idleTimeout: '1s',
+      pollMs: 1,
+      clock,
+      maxBatchRecords: 4,
+    });
     const metadata = new LmdbMetadataStore({ dir: mkdtempSync(join(tmpdir(), 'kairos-backfill-')) });
     closers.push(() => metadata.close());
     const members = new MembershipReader({ store: live, partitionCount: partitions });
     const service = new SegmentService({ metadata, clock, members });
     // v1: viewed twice within an hour.
-    await service.put('engaged', { name: 'Engaged', condition: { count: { event: 'Product Viewed', within: '1h' }, gte: 2 } });
+    await service.put('engaged', {
+      name: 'Engaged',
+      condition: { count: { event: 'Product Viewed', within: '1h' }, gte: 2 },
+    });
 
     let tasks: PartitionTask[] = [];
     const startLive = async (definitions: ActiveSegmentVersion[]) => {
@@ -84,10 +93,14 @@ describe('segment backfill', () => {
     ]);
     const outbox = async () => {
       const out: MembershipChange[] = [];
-      for (let p = 0; p < partitions; p++) for (const r of await live.readOutbox(p, 0, 10_000)) if (isMembershipChange(r.value)) out.push(r.value);
+      for (let p = 0; p < partitions; p++)
+        for (const r of await live.readOutbox(p, 0, 10_000)) if (isMembershipChange(r.value)) out.push(r.value);
       return out;
     };
-    expect((await outbox()).map((c) => `${c.type} ${c.profileKey} v${c.version}`).sort()).toEqual(['enter u:ann v1', 'enter u:bob v1']);
+    expect((await outbox()).map((c) => `${c.type} ${c.profileKey} v${c.version}`).sort()).toEqual([
+      'enter u:ann v1',
+      'enter u:bob v1',
+    ]);
     const seen = new Set((await outbox()).map((c) => c.id));
     const fresh = async () => {
       const out = (await outbox()).filter((c) => !seen.has(c.id));
@@ -132,7 +145,10 @@ describe('segment backfill', () => {
     expect(view.versions.map((v) => `${v.version}:${v.state}`)).toEqual(['2:active', '1:retired']);
     // ann: in both versions (silent handover), bob: v1 only (exit), cid: v2 only (enter), dee: neither.
     const switched = await fresh();
-    expect(switched.map((c) => `${c.type} ${c.profileKey} v${c.version}`).sort()).toEqual(['enter u:cid v2', 'exit u:bob v1']);
+    expect(switched.map((c) => `${c.type} ${c.profileKey} v${c.version}`).sort()).toEqual([
+      'enter u:cid v2',
+      'exit u:bob v1',
+    ]);
     expect(await members.count('engaged', 2)).toBe(2);
     expect((await members.page('engaged', 2)).members.map((m) => m.profileId)).toEqual(['u:ann', 'u:cid']);
     const ann = (await live.get(stateKey('u:ann'))) as KeyState;
@@ -143,12 +159,9 @@ describe('segment backfill', () => {
     clock.advance(2 * 60 * MIN);
     await drain({ tasks, log });
     const later = await fresh();
-    expect(later.map((c) => `${c.type} ${c.profileKey} v${c.version} +${(c.eventTimeMs - CASE_T0) / MIN}m`).sort()).toEqual([
-      'enter u:dee v2 +10m',
-      'exit u:ann v2 +62m',
-      'exit u:cid v2 +63m',
-      'exit u:dee v2 +70m',
-    ]);
+    expect(
+      later.map((c) => `${c.type} ${c.profileKey} v${c.version} +${(c.eventTimeMs - CASE_T0) / MIN}m`).sort(),
+    ).toEqual(['enter u:dee v2 +10m', 'exit u:ann v2 +62m', 'exit u:cid v2 +63m', 'exit u:dee v2 +70m']);
     expect(await members.count('engaged', 2)).toBe(0);
   });
 

@@ -15,8 +15,18 @@ import {
 } from '../stream/index.js';
 import { compileDefinitions, membershipKey, type CompiledDefinitions } from './compile.js';
 import { memberCounterName, memberIndexKey, memberIndexPrefix } from './membership.js';
-import { SEGMENTS_OPERATOR, createSegmentsOperator, reconcileStoredProfile, type SegmentsState } from './operator.js';
-import { resolveSegmentsOperatorOptions, type ResolvedSegmentsOperatorOptions, type SegmentsOperatorOptions } from './options.js';
+import {
+  SEGMENTS_OPERATOR,
+  createSegmentsOperator,
+  decodeSegmentsState,
+  reconcileStoredProfile,
+  type SegmentsState,
+} from './operator.js';
+import {
+  resolveSegmentsOperatorOptions,
+  type ResolvedSegmentsOperatorOptions,
+  type SegmentsOperatorOptions,
+} from './options.js';
 import type { SegmentService } from './service.js';
 import type { ActiveSegmentVersion, BackfillLauncher, BackfillStatus } from './types.js';
 import { references } from './validate.js';
@@ -88,9 +98,20 @@ export async function runBackfill(deps: BackfillDeps, segmentId: string, version
   const scratchDefinitions = closure(after, segmentId, version);
   const scratch = await deps.createScratchStore();
   const bounded = new BoundedLog(deps.log);
-  const pipeline = [createProfileOperator(), createSegmentsOperator(scratchDefinitions, { ...deps.operator, emit: false })];
+  const pipeline = [
+    createProfileOperator(),
+    createSegmentsOperator(scratchDefinitions, { ...deps.operator, emit: false }),
+  ];
   const tasks = partitions.map(
-    (partition) => new PartitionTask({ partition, log: bounded, store: scratch, pipeline, options: deps.stream, owner: `backfill-${segmentId}` }),
+    (partition) =>
+      new PartitionTask({
+        partition,
+        log: bounded,
+        store: scratch,
+        pipeline,
+        options: deps.stream,
+        owner: `backfill-${segmentId}`,
+      }),
   );
   const starts = new Map<number, number>();
   let lastSave = clock.now();
@@ -212,7 +233,11 @@ export function createBackfillRunner(deps: BackfillDeps): BackfillLauncher & { i
 }
 
 /** The version to compute and the active versions it references, transitively (all as `active`). */
-function closure(definitions: readonly ActiveSegmentVersion[], segmentId: string, version: number): ActiveSegmentVersion[] {
+function closure(
+  definitions: readonly ActiveSegmentVersion[],
+  segmentId: string,
+  version: number,
+): ActiveSegmentVersion[] {
   const target = definitions.find((d) => d.id === segmentId && d.version === version);
   if (!target) throw new Error(`version ${version} of ${segmentId} is not in the definitions`);
   const out = new Map<string, ActiveSegmentVersion>([[segmentId, target]]);
@@ -262,13 +287,17 @@ async function switchPartition(input: SwitchInput): Promise<{ profiles: number; 
   const leafIds = input.compiledScratch.byKey.get(key)?.leaves.map((l) => l.id) ?? [];
   // The profiles to touch: every one the backfill saw, and every member of the previous active version.
   const profiles = new Set<string>();
-  for (const { key: storeKey } of await scanAll((after) => scratch.scan('s/', after === undefined ? { limit: 2000 } : { after, limit: 2000 }))) {
+  for (const { key: storeKey } of await scanAll((after) =>
+    scratch.scan('s/', after === undefined ? { limit: 2000 } : { after, limit: 2000 }),
+  )) {
     const profileKey = storeKey.slice(2);
     if (log.partitionOf(profileKey) === partition) profiles.add(profileKey);
   }
   if (input.previousActive !== null) {
     const prefix = memberIndexPrefix(segmentId, input.previousActive);
-    for (const { key: storeKey } of await scanAll((after) => handle.scan(prefix, after === undefined ? { limit: 2000 } : { after, limit: 2000 }))) {
+    for (const { key: storeKey } of await scanAll((after) =>
+      handle.scan(prefix, after === undefined ? { limit: 2000 } : { after, limit: 2000 }),
+    )) {
       const profileKey = storeKey.slice(prefix.length);
       if (log.partitionOf(profileKey) === partition) profiles.add(profileKey);
     }
@@ -278,14 +307,21 @@ async function switchPartition(input: SwitchInput): Promise<{ profiles: number; 
   let exits = 0;
   for (let i = 0; i < keys.length; i += SWITCH_CHUNK) {
     const chunk = keys.slice(i, i + SWITCH_CHUNK);
-    const [live, computed] = await Promise.all([handle.getMany(chunk.map(stateKey)), scratch.getMany(chunk.map(stateKey))]);
+    const [live, computed] = await Promise.all([
+      handle.getMany(chunk.map(stateKey)),
+      scratch.getMany(chunk.map(stateKey)),
+    ]);
     const ctx = new SwitchContext(partition, watermarkMs, input.clock.now());
     chunk.forEach((profileKey, j) => {
       const keyState = (live[j] as KeyState | undefined) ?? { ops: {} };
       if (keyState.sealedInto !== undefined) return;
-      const from = (computed[j] as KeyState | undefined)?.ops[SEGMENTS_OPERATOR] as SegmentsState | undefined;
+      // Both states are read in their stored form (times relative to their clocks): decode them first.
+      const storedFrom = (computed[j] as KeyState | undefined)?.ops[SEGMENTS_OPERATOR] as SegmentsState | undefined;
+      const from = storedFrom ? decodeSegmentsState(input.compiledScratch, storedFrom) : undefined;
       const existing = keyState.ops[SEGMENTS_OPERATOR] as SegmentsState | undefined;
-      const state: SegmentsState = existing ?? { e: from?.e ?? watermarkMs, l: {}, m: {} };
+      const state: SegmentsState = existing
+        ? decodeSegmentsState(input.compiledAfter, existing)
+        : { e: from?.e ?? watermarkMs, l: {}, m: {} };
       ctx.bind(profileKey, keyState);
       if (from) {
         for (const id of leafIds) if (state.l[id] === undefined && from.l[id] !== undefined) state.l[id] = from.l[id];
@@ -299,7 +335,7 @@ async function switchPartition(input: SwitchInput): Promise<{ profiles: number; 
         state.e = Math.max(state.e, from.e);
       }
       keyState.ops[SEGMENTS_OPERATOR] = state;
-      reconcileStoredProfile(input.compiledAfter, input.opts, ctx, state, Math.max(state.e, watermarkMs));
+      reconcileStoredProfile(input.compiledAfter, input.opts, ctx, state, Math.max(state.e, watermarkMs), false);
     });
     const counterKeys = [...ctx.counterDeltas.keys()];
     const current = counterKeys.length > 0 ? await handle.getMany(counterKeys) : [];
@@ -309,7 +345,9 @@ async function switchPartition(input: SwitchInput): Promise<{ profiles: number; 
       if (value === null) deletes.push(storeKey);
       else puts.push([storeKey, value]);
     }
-    counterKeys.forEach((storeKey, k) => puts.push([storeKey, ((current[k] as number | undefined) ?? 0) + ctx.counterDeltas.get(storeKey)!]));
+    counterKeys.forEach((storeKey, k) =>
+      puts.push([storeKey, ((current[k] as number | undefined) ?? 0) + ctx.counterDeltas.get(storeKey)!]),
+    );
     for (const record of ctx.outbox as { type?: string }[]) {
       if (record.type === 'enter') enters++;
       else if (record.type === 'exit') exits++;
@@ -319,7 +357,9 @@ async function switchPartition(input: SwitchInput): Promise<{ profiles: number; 
   return { profiles: keys.length, enters, exits };
 }
 
-async function scanAll(page: (after: string | undefined) => Promise<{ key: string; value: unknown }[]>): Promise<{ key: string; value: unknown }[]> {
+async function scanAll(
+  page: (after: string | undefined) => Promise<{ key: string; value: unknown }[]>,
+): Promise<{ key: string; value: unknown }[]> {
   const out: { key: string; value: unknown }[] = [];
   let after: string | undefined;
   for (;;) {

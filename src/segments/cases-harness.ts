@@ -12,7 +12,15 @@
  * when it arrives (it never goes back); `advance` moves the wall clock after the last event, draining
  * after each step (idle partitions: the watermark follows the wall clock).
  */
-import { ManualClock, anonymousKey, encodePayload, parseDuration, userKey, type KairosEvent, type LogPayload } from '../core/index.js';
+import {
+  ManualClock,
+  anonymousKey,
+  encodePayload,
+  parseDuration,
+  userKey,
+  type KairosEvent,
+  type LogPayload,
+} from '../core/index.js';
 import { MemoryEventLog } from '../log/index.js';
 import { createProfileOperator } from '../profiles/index.js';
 import { MemoryStateStore } from '../store/index.js';
@@ -98,7 +106,13 @@ export function formatCaseTime(ms: number): string {
   const sign = rest < 0 ? '-' : '+';
   rest = Math.abs(rest);
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400_000], ['h', 3_600_000], ['m', 60_000], ['s', 1000], ['ms', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+    ['ms', 1],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
@@ -110,7 +124,12 @@ export function formatCaseTime(ms: number): string {
 export function caseDefinitions(rules: readonly CaseRule[]): ActiveSegmentVersion[] {
   return rules.map((rule) => {
     const definition = validateDefinition({ id: rule.id, name: rule.name ?? rule.id, condition: rule.condition });
-    return { id: definition.id, version: rule.version ?? 1, state: rule.state ?? 'active', condition: definition.condition };
+    return {
+      id: definition.id,
+      version: rule.version ?? 1,
+      state: rule.state ?? 'active',
+      condition: definition.condition,
+    };
   });
 }
 
@@ -186,7 +205,11 @@ export async function runCase(testCase: SegmentCase, options: RunCaseOptions = {
     clock,
     maxBatchRecords: 5,
   });
-  const pipeline = [createProfileOperator(), createSegmentsOperator(caseDefinitions(testCase.rules), options.operator), ...(options.extra ?? [])];
+  const pipeline = [
+    createProfileOperator(),
+    createSegmentsOperator(caseDefinitions(testCase.rules), options.operator),
+    ...(options.extra ?? []),
+  ];
   const run: CaseRun = { changes: [], late: 0, store, log, tasks: [], clock };
   for (let p = 0; p < partitions; p++) {
     const task = new PartitionTask({
@@ -249,17 +272,26 @@ export async function drain(run: Pick<CaseRun, 'tasks' | 'log'>): Promise<void> 
  * The timeline of a run in the expectation shape, per profile (the order across profiles on different
  * partitions is not defined; within a profile it is), matching `after`/`before` ranges where given.
  */
-export function timeline(changes: readonly MembershipChange[], expected: readonly CaseExpectation[]): Record<string, CaseExpectation[]> {
+export function timeline(
+  changes: readonly MembershipChange[],
+  expected: readonly CaseExpectation[],
+): Record<string, CaseExpectation[]> {
   const out: Record<string, CaseExpectation[]> = {};
   const expectedByProfile = byProfile(expected);
   for (const change of changes) {
     const list = (out[change.profileKey] ??= []);
     const exp = expectedByProfile[change.profileKey]?.[list.length];
-    const actual: CaseExpectation = { at: formatCaseTime(change.eventTimeMs), profile: change.profileKey, segment: change.segmentId, type: change.type };
+    const actual: CaseExpectation = {
+      at: formatCaseTime(change.eventTimeMs),
+      profile: change.profileKey,
+      segment: change.segmentId,
+      type: change.type,
+    };
     if (exp?.version !== undefined) actual.version = change.version;
     if (exp && exp.at === undefined && (exp.after !== undefined || exp.before !== undefined)) {
       const inRange =
-        (exp.after === undefined || change.eventTimeMs >= caseTime(exp.after)) && (exp.before === undefined || change.eventTimeMs <= caseTime(exp.before));
+        (exp.after === undefined || change.eventTimeMs >= caseTime(exp.after)) &&
+        (exp.before === undefined || change.eventTimeMs <= caseTime(exp.before));
       if (inRange) {
         delete actual.at;
         if (exp.after !== undefined) actual.after = exp.after;

@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { normaliseExpectations, runCase, timeline, type SegmentCase } from './cases-harness.js';
 
-const cases = JSON.parse(readFileSync(new URL('../../test/fixtures/segments.cases.json', import.meta.url), 'utf8')) as { cases: SegmentCase[] };
+const cases = JSON.parse(readFileSync(new URL('../../test/fixtures/segments.cases.json', import.meta.url), 'utf8')) as {
+  cases: SegmentCase[];
+};
 
 describe('segments.cases.json', () => {
   it('has at least 40 cases with unique names', () => {

@@ -53,7 +53,13 @@ export type Node =
   | { readonly k: 'all'; readonly c: readonly Node[] }
   | { readonly k: 'any'; readonly c: readonly Node[] }
   | { readonly k: 'not'; readonly c: Node }
-  | { readonly k: 'agg'; readonly leaf: WindowLeaf; readonly withinMs: number; readonly test: (value: number) => boolean }
+  | {
+      readonly k: 'agg';
+      readonly leaf: WindowLeaf;
+      readonly withinMs: number;
+      readonly direction: Drift;
+      readonly test: (value: number) => boolean;
+    }
   | { readonly k: 'seq'; readonly leaf: SequenceLeaf }
   | { readonly k: 'trait'; readonly parts: readonly string[]; readonly test: (value: unknown) => boolean }
   | { readonly k: 'in'; readonly key: string | undefined };
@@ -73,6 +79,50 @@ export interface CompiledSegment {
   readonly dependsOn: readonly string[];
   /** Position in `segments` (dependency order). */
   readonly index: number;
+  /**
+   * How its truth can move as time passes with no new event (inSegment and traits held constant):
+   * `down` only true → false (e.g. a count above a threshold), `up` only false → true, `none` never,
+   * `both` either way (sequences, sums, equalities). Skips the next-change search when it cannot change.
+   */
+  readonly drift: Drift;
+}
+
+export type Drift = 'none' | 'down' | 'up' | 'both';
+
+function flip(d: Drift): Drift {
+  return d === 'down' ? 'up' : d === 'up' ? 'down' : d;
+}
+
+function combine(a: Drift, b: Drift): Drift {
+  if (a === 'none') return b;
+  if (b === 'none' || a === b) return a;
+  return 'both';
+}
+
+/** Windowed values (counts, distinct counts) only shrink as time passes; sums may grow (negative amounts leaving). */
+function driftOf(node: Node): Drift {
+  switch (node.k) {
+    case 'all':
+    case 'any':
+      return node.c.reduce<Drift>((d, child) => combine(d, driftOf(child)), 'none');
+    case 'not':
+      return flip(driftOf(node.c));
+    case 'trait':
+    case 'in':
+      return 'none';
+    case 'seq':
+      return 'both';
+    case 'agg':
+      return node.leaf.kind === 'sum' ? 'both' : node.direction;
+  }
+}
+
+/** For a value that only decreases: gt/gte turn only false, lt/lte only true, eq/neq/in either way. */
+function directionOf(ops: Comparison): Drift {
+  let d: Drift = 'none';
+  for (const op of Object.keys(ops))
+    d = combine(d, op === 'gt' || op === 'gte' ? 'down' : op === 'lt' || op === 'lte' ? 'up' : 'both');
+  return d;
 }
 
 export interface CompiledDefinitions {
@@ -96,7 +146,10 @@ export function membershipKey(id: string, version: number): string {
   return `${id}@${version}`;
 }
 
-export function compileDefinitions(definitions: readonly ActiveSegmentVersion[], options: ResolvedSegmentsOperatorOptions): CompiledDefinitions {
+export function compileDefinitions(
+  definitions: readonly ActiveSegmentVersion[],
+  options: ResolvedSegmentsOperatorOptions,
+): CompiledDefinitions {
   const activeVersion = new Map<string, number>();
   const seen = new Set<string>();
   for (const d of definitions) {
@@ -104,7 +157,8 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
     if (seen.has(key)) throw SegmentsErrors.create('SEGMENTS_INVALID_OPTIONS', `Version ${key} is listed twice`);
     seen.add(key);
     if (d.state === 'active') {
-      if (activeVersion.has(d.id)) throw SegmentsErrors.create('SEGMENTS_INVALID_OPTIONS', `Segment ${d.id} has two active versions`);
+      if (activeVersion.has(d.id))
+        throw SegmentsErrors.create('SEGMENTS_INVALID_OPTIONS', `Segment ${d.id} has two active versions`);
       activeVersion.set(d.id, d.version);
     }
   }
@@ -112,10 +166,16 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
   const graph = new Map<string, string[]>();
   for (const d of definitions) {
     const deps = references(d.condition).map((r) => r.id);
-    graph.set(membershipKey(d.id, d.version), deps.flatMap((id) => (activeVersion.has(id) ? [membershipKey(id, activeVersion.get(id)!)] : [])));
+    graph.set(
+      membershipKey(d.id, d.version),
+      deps.flatMap((id) => (activeVersion.has(id) ? [membershipKey(id, activeVersion.get(id)!)] : [])),
+    );
   }
   const cycle = findCycle(graph);
-  if (cycle) throw SegmentsErrors.create('SEGMENTS_CYCLE', `inSegment references form a cycle: ${cycle.join(' → ')}`, { details: { cycle } });
+  if (cycle)
+    throw SegmentsErrors.create('SEGMENTS_CYCLE', `inSegment references form a cycle: ${cycle.join(' → ')}`, {
+      details: { cycle },
+    });
   const ordered: ActiveSegmentVersion[] = [];
   const placed = new Set<string>();
   const place = (d: ActiveSegmentVersion): void => {
@@ -128,7 +188,10 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
     }
     ordered.push(d);
   };
-  for (const d of [...definitions].sort((a, b) => (membershipKey(a.id, a.version) < membershipKey(b.id, b.version) ? -1 : 1))) place(d);
+  for (const d of [...definitions].sort((a, b) =>
+    membershipKey(a.id, a.version) < membershipKey(b.id, b.version) ? -1 : 1,
+  ))
+    place(d);
 
   const leaves = new Map<string, Leaf>();
   const segments: CompiledSegment[] = [];
@@ -157,13 +220,16 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
       }
       const kind = 'count' in c ? 'count' : 'sum' in c ? 'sum' : 'distinct';
       const { [kind]: spec, ...ops } = c as unknown as Record<string, unknown> & Comparison;
-      const leaf = shareLeaf(leaves, compileWindowLeaf(kind, spec as Filter & { within: string; by?: string; of?: string }, ops, options)) as WindowLeaf;
+      const leaf = shareLeaf(
+        leaves,
+        compileWindowLeaf(kind, spec as Filter & { within: string; by?: string; of?: string }, ops, options),
+      ) as WindowLeaf;
       const withinMs = parseDuration((spec as { within: string }).within);
       leaf.withinMs = Math.max(leaf.withinMs, withinMs);
       if (leaf.kind !== 'sum') leaf.cap = Math.max(leaf.cap, capFor(ops));
       used.set(leaf.id, leaf);
       sources.set(`${leaf.id}/${withinMs}`, { leaf, withinMs });
-      return { k: 'agg', leaf, withinMs, test: compileComparison(ops) };
+      return { k: 'agg', leaf, withinMs, direction: directionOf(ops), test: compileComparison(ops) };
     };
     const root = compileNode(d.condition);
     segments.push({
@@ -172,6 +238,7 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
       version: d.version,
       active: d.state === 'active',
       root,
+      drift: driftOf(root),
       leaves: [...used.values()],
       sources: [...sources.values()],
       usesTraits,
@@ -181,18 +248,22 @@ export function compileDefinitions(definitions: readonly ActiveSegmentVersion[],
   });
 
   const leafUsers = new Map<string, number[]>();
-  for (const s of segments) for (const leaf of s.leaves) (leafUsers.get(leaf.id) ?? leafUsers.set(leaf.id, []).get(leaf.id)!).push(s.index);
+  for (const s of segments)
+    for (const leaf of s.leaves) (leafUsers.get(leaf.id) ?? leafUsers.set(leaf.id, []).get(leaf.id)!).push(s.index);
   const eventIndex = new Map<string, { leaf: Leaf; filter: number }[]>();
   for (const leaf of leaves.values()) {
     leaf.filters.forEach((filter, position) => {
-      for (const key of filter.indexKeys) (eventIndex.get(key) ?? eventIndex.set(key, []).get(key)!).push({ leaf, filter: position });
+      for (const key of filter.indexKeys)
+        (eventIndex.get(key) ?? eventIndex.set(key, []).get(key)!).push({ leaf, filter: position });
     });
   }
   const dependents = new Map<string, number[]>();
-  for (const s of segments) for (const dep of s.dependsOn) (dependents.get(dep) ?? dependents.set(dep, []).get(dep)!).push(s.index);
+  for (const s of segments)
+    for (const dep of s.dependsOn) (dependents.get(dep) ?? dependents.set(dep, []).get(dep)!).push(s.index);
   const fingerprint = hashText(
-    JSON.stringify(ordered.map((d) => [d.id, d.version, d.state, d.condition])) + JSON.stringify([options.exactWindowMaxMs, options.bucketsPerWindow]),
-  ).slice(0, 16);
+    JSON.stringify(ordered.map((d) => [d.id, d.version, d.state, d.condition])) +
+      JSON.stringify([options.exactWindowMaxMs, options.bucketsPerWindow]),
+  ).slice(0, 12);
   return {
     segments,
     byKey: new Map(segments.map((s) => [s.key, s])),
@@ -229,10 +300,20 @@ function compileWindowLeaf(
   options: ResolvedSegmentsOperatorOptions,
 ): WindowLeaf {
   const withinMs = parseDuration(spec.within);
-  const bucketMs = withinMs <= options.exactWindowMaxMs ? 0 : Math.max(1000, Math.ceil(withinMs / options.bucketsPerWindow / 1000) * 1000);
+  const bucketMs =
+    withinMs <= options.exactWindowMaxMs
+      ? 0
+      : Math.max(1000, Math.ceil(withinMs / options.bucketsPerWindow / 1000) * 1000);
   const filter = compileFilter(spec);
   // Exact leaves are shared across window lengths; bucketed ones have a bucket width per window.
-  const identity = { kind, filter: normalFilter(spec), window: bucketMs === 0 ? 'exact' : withinMs, bucketMs, by: spec.by, of: spec.of };
+  const identity = {
+    kind,
+    filter: normalFilter(spec),
+    window: bucketMs === 0 ? 'exact' : withinMs,
+    bucketMs,
+    by: spec.by,
+    of: spec.of,
+  };
   return {
     kind,
     id: leafId(identity),
@@ -265,7 +346,13 @@ function compileSequence(steps: readonly Step[], within: string | undefined): Se
   const withinMs = within === undefined ? undefined : parseDuration(within);
   return {
     kind: 'sequence',
-    id: leafId({ kind: 'sequence', steps: steps.map((s) => ('absent' in s ? { absent: normalFilter(s.absent), for: parseDuration(s.for) } : normalFilter(s))), withinMs }),
+    id: leafId({
+      kind: 'sequence',
+      steps: steps.map((s) =>
+        'absent' in s ? { absent: normalFilter(s.absent), for: parseDuration(s.for) } : normalFilter(s),
+      ),
+      withinMs,
+    }),
     filters,
     withinMs,
     positives,
@@ -276,15 +363,22 @@ function compileSequence(steps: readonly Step[], within: string | undefined): Se
 
 /** The parts of a filter that decide what it matches, in one spelling (so equal filters share a leaf). */
 function normalFilter(filter: Filter): unknown {
-  const names = filter.event === undefined ? undefined : [...new Set(Array.isArray(filter.event) ? filter.event : [filter.event])].sort();
+  const names =
+    filter.event === undefined
+      ? undefined
+      : [...new Set(Array.isArray(filter.event) ? filter.event : [filter.event])].sort();
   return { type: filter.type ?? 'track', event: names, where: filter.where };
 }
 
 export function compileFilter(filter: Filter): CompiledFilter {
   const type = filter.type ?? 'track';
   const names = filter.event === undefined ? undefined : Array.isArray(filter.event) ? filter.event : [filter.event];
-  const indexKeys = names === undefined ? [`${type}\u0000*`] : [...new Set(names)].map((name) => `${type}\u0000${name}`);
-  const clauses = Object.entries(filter.where ?? {}).map(([path, comparison]) => ({ parts: splitPath(path), test: compileComparison(comparison) }));
+  const indexKeys =
+    names === undefined ? [`${type}\u0000*`] : [...new Set(names)].map((name) => `${type}\u0000${name}`);
+  const clauses = Object.entries(filter.where ?? {}).map(([path, comparison]) => ({
+    parts: splitPath(path),
+    test: compileComparison(comparison),
+  }));
   const where =
     clauses.length === 0
       ? () => true
@@ -297,7 +391,8 @@ export function compileFilter(filter: Filter): CompiledFilter {
 
 /** The index keys an event is found under. */
 export function eventIndexKeys(event: KairosEvent): [string, string] | [string] {
-  const name = event.type === 'track' ? event.event : event.type === 'page' || event.type === 'screen' ? event.name : undefined;
+  const name =
+    event.type === 'track' ? event.event : event.type === 'page' || event.type === 'screen' ? event.name : undefined;
   return name === undefined ? [`${event.type}\u0000*`] : [`${event.type}\u0000${name}`, `${event.type}\u0000*`];
 }
 
@@ -331,7 +426,11 @@ export function compileComparison(ops: Comparison): (value: unknown) => boolean 
       }
       case 'contains':
         tests.push((v) =>
-          typeof v === 'string' ? typeof operand === 'string' && v.includes(operand) : Array.isArray(v) ? v.some((x) => deepEqual(x, operand)) : false,
+          typeof v === 'string'
+            ? typeof operand === 'string' && v.includes(operand)
+            : Array.isArray(v)
+              ? v.some((x) => deepEqual(x, operand))
+              : false,
         );
         break;
       case 'exists':
@@ -379,11 +478,18 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   }
   const ka = Object.keys(a);
   const kb = Object.keys(b);
-  return ka.length === kb.length && ka.every((k) => Object.prototype.hasOwnProperty.call(b, k) && deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  return (
+    ka.length === kb.length &&
+    ka.every(
+      (k) =>
+        Object.prototype.hasOwnProperty.call(b, k) &&
+        deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]),
+    )
+  );
 }
 
 function leafId(identity: unknown): string {
-  return hashText(canonicalJson(identity)).slice(0, 10);
+  return hashText(canonicalJson(identity)).slice(0, 8);
 }
 
 function hashText(text: string): string {

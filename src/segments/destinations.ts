@@ -18,7 +18,9 @@ export interface DestinationServiceDeps {
 }
 
 function invalid(pointer: string, expected: string): never {
-  throw SegmentsErrors.create('SEGMENTS_DESTINATION_INVALID', `${pointer}: expected ${expected}`, { details: { pointer, expected } });
+  throw SegmentsErrors.create('SEGMENTS_DESTINATION_INVALID', `${pointer}: expected ${expected}`, {
+    details: { pointer, expected },
+  });
 }
 
 /** Webhook destinations and their dead letters, in the MetadataStore. */
@@ -35,10 +37,12 @@ export class DestinationService {
    */
   async put(id: string, body: unknown): Promise<{ view: DestinationView; created: boolean; secret?: string }> {
     if (!SEGMENT_ID_PATTERN.test(id)) invalid('/id', 'a destination id: letters, digits, ".", "_", "-"');
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('', 'a JSON object {url, secret?, segments?, types?, enabled?}');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      invalid('', 'a JSON object {url, secret?, segments?, types?, enabled?}');
     const input = body as Record<string, unknown>;
     for (const key of Object.keys(input)) {
-      if (!['id', 'url', 'secret', 'segments', 'types', 'enabled'].includes(key)) invalid(`/${key}`, 'no such field (allowed: url, secret, segments, types, enabled)');
+      if (!['id', 'url', 'secret', 'segments', 'types', 'enabled'].includes(key))
+        invalid(`/${key}`, 'no such field (allowed: url, secret, segments, types, enabled)');
     }
     if (input.id !== undefined && input.id !== id) invalid('/id', `the id of the path ("${id}")`);
     let url: URL;
@@ -47,8 +51,12 @@ export class DestinationService {
     } catch {
       invalid('/url', 'an absolute http(s) URL');
     }
-    if (typeof input.url !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:')) invalid('/url', 'an absolute http(s) URL');
-    if (input.secret !== undefined && (typeof input.secret !== 'string' || input.secret.length < 16 || input.secret.length > 256)) {
+    if (typeof input.url !== 'string' || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+      invalid('/url', 'an absolute http(s) URL');
+    if (
+      input.secret !== undefined &&
+      (typeof input.secret !== 'string' || input.secret.length < 16 || input.secret.length > 256)
+    ) {
       invalid('/secret', 'a string of 16 to 256 characters');
     }
     if (input.segments !== undefined) {
@@ -58,7 +66,8 @@ export class DestinationService {
       });
     }
     if (input.types !== undefined) {
-      if (!Array.isArray(input.types) || input.types.length === 0) invalid('/types', 'a non-empty array of "enter" and/or "exit"');
+      if (!Array.isArray(input.types) || input.types.length === 0)
+        invalid('/types', 'a non-empty array of "enter" and/or "exit"');
       input.types.forEach((t: unknown, i) => {
         if (t !== 'enter' && t !== 'exit') invalid(`/types/${i}`, '"enter" or "exit"');
       });
@@ -66,16 +75,18 @@ export class DestinationService {
     if (input.enabled !== undefined && typeof input.enabled !== 'boolean') invalid('/enabled', 'true or false');
     const existing = await this.deps.metadata.get<Destination>(DESTINATIONS_COLLECTION, id);
     const now = new Date(this.clock.now()).toISOString();
-    const generated = input.secret === undefined && !existing ? `whsec_${randomBytes(24).toString('base64url')}` : undefined;
+    const generated =
+      input.secret === undefined && !existing ? `whsec_${randomBytes(24).toString('base64url')}` : undefined;
     const destination: Destination = {
       id,
       url: input.url,
-      secret: (input.secret) ?? existing?.secret ?? generated!,
-      enabled: (input.enabled) ?? true,
+      secret: input.secret ?? existing?.secret ?? generated!,
+      enabled: input.enabled ?? true,
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
-    if (input.segments !== undefined && (input.segments as string[]).length > 0) destination.segments = [...new Set(input.segments as string[])];
+    if (input.segments !== undefined && (input.segments as string[]).length > 0)
+      destination.segments = [...new Set(input.segments as string[])];
     if (input.types !== undefined) destination.types = [...new Set(input.types as ('enter' | 'exit')[])];
     await this.deps.metadata.put(DESTINATIONS_COLLECTION, id, destination);
     return { view: toView(destination), created: !existing, ...(generated ? { secret: generated } : {}) };
@@ -87,7 +98,8 @@ export class DestinationService {
 
   async require(id: string): Promise<Destination> {
     const destination = await this.deps.metadata.get<Destination>(DESTINATIONS_COLLECTION, id);
-    if (!destination) throw SegmentsErrors.create('SEGMENTS_DESTINATION_NOT_FOUND', `No destination "${id}"`, { details: { id } });
+    if (!destination)
+      throw SegmentsErrors.create('SEGMENTS_DESTINATION_NOT_FOUND', `No destination "${id}"`, { details: { id } });
     return destination;
   }
 
@@ -96,7 +108,10 @@ export class DestinationService {
     const out: Destination[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await this.deps.metadata.list<Destination>(DESTINATIONS_COLLECTION, { limit: 500, ...(after !== undefined ? { after } : {}) });
+      const page = await this.deps.metadata.list<Destination>(DESTINATIONS_COLLECTION, {
+        limit: 500,
+        ...(after !== undefined ? { after } : {}),
+      });
       out.push(...page.items.map((i) => i.doc));
       if (page.next === undefined) return out;
       after = page.next;
@@ -120,7 +135,10 @@ export class DestinationService {
     }
   }
 
-  async deadLetters(id: string, options: { after?: string; limit?: number } = {}): Promise<{ items: DeadLetter[]; next?: string }> {
+  async deadLetters(
+    id: string,
+    options: { after?: string; limit?: number } = {},
+  ): Promise<{ items: DeadLetter[]; next?: string }> {
     await this.require(id);
     const page = await this.deps.metadata.list<DeadLetter>(DEAD_LETTERS_COLLECTION, {
       prefix: `${id}/`,

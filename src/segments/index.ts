@@ -18,9 +18,23 @@ export type {
   SegmentsOperatorOptions,
   WebhookDispatcherOptions,
 } from './options.js';
-export { MembershipReader, changeId, isMembershipChange, memberIndexKey, memberIndexPrefix, segmentsOf } from './membership.js';
+export {
+  MembershipReader,
+  changeId,
+  isMembershipChange,
+  memberIndexKey,
+  memberIndexPrefix,
+  segmentsOf,
+} from './membership.js';
 export type { MembershipReaderDeps } from './membership.js';
-export { SegmentService, createSegmentService, definitionOf, SEGMENTS_COLLECTION, SEGMENTS_META_COLLECTION, BACKFILL_COLLECTION } from './service.js';
+export {
+  SegmentService,
+  createSegmentService,
+  definitionOf,
+  SEGMENTS_COLLECTION,
+  SEGMENTS_META_COLLECTION,
+  BACKFILL_COLLECTION,
+} from './service.js';
 export type { DefinitionsListener, SegmentServiceDeps } from './service.js';
 export {
   DestinationService,
@@ -31,8 +45,20 @@ export {
 } from './destinations.js';
 export type { DestinationServiceDeps, DestinationView } from './destinations.js';
 export { createWebhookDispatcher, toPayload } from './webhook-dispatcher.js';
-export type { FetchFunction, WebhookDispatcher, WebhookDispatcherDeps, WebhookDispatcherStats, WebhookPayload } from './webhook-dispatcher.js';
-export { ATTEMPT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from './webhook-signature.js';
+export type {
+  FetchFunction,
+  WebhookDispatcher,
+  WebhookDispatcherDeps,
+  WebhookDispatcherStats,
+  WebhookPayload,
+} from './webhook-dispatcher.js';
+export {
+  ATTEMPT_HEADER,
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  signWebhook,
+  verifyWebhookSignature,
+} from './webhook-signature.js';
 export type { VerifyOptions } from './webhook-signature.js';
 export { COMPARISON_OPERATORS, FILTER_EVENT_TYPES, VERSION_STATES, BACKFILL_STATES } from './types.js';
 export type {

@@ -98,9 +98,10 @@ export function windowValue(leaf: WindowLeaf, state: unknown, T: number, withinM
   switch (leaf.kind) {
     case 'count': {
       const stride = strideOf(leaf);
+      const groups = state as CountState;
       let best = 0;
-      for (const list of Object.values(state as CountState)) {
-        const n = weightAfter(list, after, stride);
+      for (const group in groups) {
+        const n = weightAfter(groups[group]!, after, stride);
         if (n > best) best = n;
       }
       return Math.min(best, leaf.cap);
@@ -108,8 +109,9 @@ export function windowValue(leaf: WindowLeaf, state: unknown, T: number, withinM
     case 'sum':
       return round(weightAfter(state as SumState, after, 2));
     case 'distinct': {
+      const values = state as DistinctState;
       let n = 0;
-      for (const te of Object.values(state as DistinctState)) if (te > after) n++;
+      for (const key in values) if (values[key]! > after) n++;
       return Math.min(n, leaf.cap);
     }
   }
@@ -121,20 +123,28 @@ export function windowChanges(leaf: WindowLeaf, state: unknown, T: number, withi
   switch (leaf.kind) {
     case 'count': {
       const stride = strideOf(leaf);
-      for (const list of Object.values(state as CountState)) changes(list, T, withinMs, stride, out);
+      const groups = state as CountState;
+      for (const group in groups) changes(groups[group]!, T, withinMs, stride, out);
       break;
     }
     case 'sum':
       changes(state as SumState, T, withinMs, 2, out);
       break;
-    case 'distinct':
-      for (const te of Object.values(state as DistinctState)) if (te + withinMs > T) out.push(te + withinMs);
+    case 'distinct': {
+      const values = state as DistinctState;
+      for (const key in values) if (values[key]! + withinMs > T) out.push(values[key]! + withinMs);
       break;
+    }
   }
 }
 
 /** Drops what is out of the window at T (T only grows, so it is never needed again); undefined when empty. */
-export function pruneWindow(leaf: WindowLeaf, state: unknown, T: number, options: ResolvedSegmentsOperatorOptions): unknown {
+export function pruneWindow(
+  leaf: WindowLeaf,
+  state: unknown,
+  T: number,
+  options: ResolvedSegmentsOperatorOptions,
+): unknown {
   if (state === undefined) return undefined;
   switch (leaf.kind) {
     case 'count': {
@@ -155,7 +165,13 @@ export function pruneWindow(leaf: WindowLeaf, state: unknown, T: number, options
 }
 
 /** Folds two states of the same leaf (identity merge). */
-export function mergeWindow(leaf: WindowLeaf, a: unknown, b: unknown, T: number, options: ResolvedSegmentsOperatorOptions): unknown {
+export function mergeWindow(
+  leaf: WindowLeaf,
+  a: unknown,
+  b: unknown,
+  T: number,
+  options: ResolvedSegmentsOperatorOptions,
+): unknown {
   if (a === undefined) return pruneWindow(leaf, structuredClone(b), T, options);
   if (b === undefined) return pruneWindow(leaf, a, T, options);
   switch (leaf.kind) {
@@ -164,7 +180,8 @@ export function mergeWindow(leaf: WindowLeaf, a: unknown, b: unknown, T: number,
       const stride = strideOf(leaf);
       for (const [group, list] of Object.entries(b as CountState)) {
         let merged = groups[group] ?? [];
-        for (let i = 0; i < list.length; i += stride) merged = add(merged, list[i]!, stride === 1 ? 1 : list[i + 1]!, stride);
+        for (let i = 0; i < list.length; i += stride)
+          merged = add(merged, list[i]!, stride === 1 ? 1 : list[i + 1]!, stride);
         groups[group] = capWeights(merged, leaf.cap, stride);
       }
       return pruneWindow(leaf, groups, T, options);
@@ -182,6 +199,25 @@ export function mergeWindow(leaf: WindowLeaf, a: unknown, b: unknown, T: number,
       return pruneWindow(leaf, values, T, options);
     }
   }
+}
+
+/** Adds `delta` to every time of a leaf state, in place (the stored form keeps times relative to the profile clock). */
+export function shiftLeaf(leaf: WindowLeaf | SequenceLeaf, state: unknown, delta: number): void {
+  if (state === undefined || delta === 0) return;
+  if (leaf.kind === 'sequence' || leaf.kind === 'sum') {
+    shiftList(state as number[], delta, 2);
+  } else if (leaf.kind === 'count') {
+    const stride = strideOf(leaf);
+    const groups = state as CountState;
+    for (const group in groups) shiftList(groups[group]!, delta, stride);
+  } else {
+    const values = state as DistinctState;
+    for (const key in values) values[key]! += delta;
+  }
+}
+
+function shiftList(list: number[], delta: number, stride: 1 | 2): void {
+  for (let i = 0; i < list.length; i += stride) list[i]! += delta;
 }
 
 // ---- entry lists (stride 1: ascending times, weight 1 each; stride 2: ascending [te, weight] pairs) ----
@@ -245,11 +281,13 @@ function boundSum(pairs: number[], options: ResolvedSegmentsOperatorOptions): nu
 
 function pruneGroups(groups: CountState, leaf: WindowLeaf, T: number, maxGroups: number): void {
   const stride = strideOf(leaf);
-  const keys = Object.keys(groups);
-  for (const key of keys) {
+  let count = 0;
+  for (const key in groups) {
     const list = prune(groups[key]!, leaf.withinMs, T, stride);
     if (list.length === 0) delete groups[key];
+    else count++;
   }
+  if (count <= maxGroups) return;
   let remaining = Object.keys(groups);
   while (remaining.length > maxGroups) {
     // Drop the group that was active least recently (ties: the smallest key), deterministically.
@@ -265,9 +303,13 @@ function pruneGroups(groups: CountState, leaf: WindowLeaf, T: number, maxGroups:
 }
 
 function pruneDistinct(values: DistinctState, leaf: WindowLeaf, T: number): void {
-  for (const [key, te] of Object.entries(values)) if (te + leaf.withinMs <= T) delete values[key];
+  let count = 0;
+  for (const key in values) {
+    if (values[key]! + leaf.withinMs <= T) delete values[key];
+    else count++;
+  }
+  if (count <= leaf.cap) return;
   const keys = Object.keys(values);
-  if (keys.length <= leaf.cap) return;
   // Keep the `cap` values seen last (ties: the smallest keys), deterministically.
   keys.sort((x, y) => values[y]! - values[x]! || (x < y ? -1 : x > y ? 1 : 0));
   for (const key of keys.slice(leaf.cap)) delete values[key];
@@ -280,9 +322,16 @@ function round(value: number): number {
 // ---- sequences -----------------------------------------------------------------------------------
 
 /** Adds an event matching the steps in `mask`; undefined when it cannot matter any more (older than `within`). */
-export function insertSequence(leaf: SequenceLeaf, state: unknown, t: number, mask: number, T: number, maxEntries: number): SequenceState | undefined {
+export function insertSequence(
+  leaf: SequenceLeaf,
+  state: unknown,
+  t: number,
+  mask: number,
+  T: number,
+  maxEntries: number,
+): SequenceState | undefined {
   if (leaf.withinMs !== undefined && t <= T - leaf.withinMs) return undefined;
-  const pairs = ((state as SequenceState | undefined) ?? []).slice();
+  const pairs = (state as SequenceState | undefined) ?? [];
   let i = pairs.length;
   while (i > 0 && (pairs[i - 2]! > t || (pairs[i - 2] === t && pairs[i - 1]! > mask))) i -= 2;
   if (!(i > 0 && pairs[i - 2] === t && pairs[i - 1] === mask)) pairs.splice(i, 0, t, mask);
@@ -324,8 +373,14 @@ export function pruneSequence(leaf: SequenceLeaf, pairs: SequenceState, T: numbe
   return pairs;
 }
 
-export function mergeSequence(leaf: SequenceLeaf, a: unknown, b: unknown, T: number, maxEntries: number): SequenceState | undefined {
-  let pairs = ((a as SequenceState | undefined) ?? []).slice();
+export function mergeSequence(
+  leaf: SequenceLeaf,
+  a: unknown,
+  b: unknown,
+  T: number,
+  maxEntries: number,
+): SequenceState | undefined {
+  let pairs = (a as SequenceState | undefined) ?? [];
   const other = (b as SequenceState | undefined) ?? [];
   for (let i = 0; i < other.length; i += 2) {
     const merged = insertSequence(leaf, pairs, other[i]!, other[i + 1]!, T, Number.MAX_SAFE_INTEGER);
@@ -352,12 +407,12 @@ export function holdsSequence(leaf: SequenceLeaf, state: unknown, T: number): bo
   let to = n;
   while (to > from && s[2 * (to - 1)]! > T) to--;
   if (from >= to) return false;
-  let prev = new Float64Array(n).fill(NaN);
-  let cur = new Float64Array(n).fill(NaN);
+  let prev = scratch(0, n).fill(NaN);
+  let cur = scratch(1, n).fill(NaN);
   for (let j = 0; j < leaf.positives.length; j++) {
     const bit = 1 << leaf.positives[j]!;
     const absent = leaf.absentBefore[j];
-    const nextAbsent = absent ? nextTimes(s, from, to, 1 << absent.step) : undefined;
+    const nextAbsent = absent ? nextTimes(s, from, to, 1 << absent.step, 2) : undefined;
     let any = false;
     for (let i = from; i < to; i++) {
       cur[i] = NaN;
@@ -384,7 +439,7 @@ export function holdsSequence(leaf: SequenceLeaf, state: unknown, T: number): bo
     [prev, cur] = [cur, prev];
   }
   const trailing = leaf.trailing;
-  const nextTrailing = trailing ? nextTimes(s, from, to, 1 << trailing.step) : undefined;
+  const nextTrailing = trailing ? nextTimes(s, from, to, 1 << trailing.step, 3) : undefined;
   for (let i = from; i < to; i++) {
     if (Number.isNaN(prev[i]!)) continue;
     if (!trailing) return true;
@@ -393,9 +448,17 @@ export function holdsSequence(leaf: SequenceLeaf, state: unknown, T: number): bo
   return false;
 }
 
+/** Reused work arrays of the matcher (it never nests). */
+const pool: Float64Array[] = [];
+function scratch(slot: number, n: number): Float64Array {
+  let buffer = pool[slot];
+  if (!buffer || buffer.length < n) pool[slot] = buffer = new Float64Array(Math.max(n, 64));
+  return buffer.subarray(0, n);
+}
+
 /** For each entry i: the earliest time strictly after t_i of an entry having `bit` (Infinity when none). */
-function nextTimes(s: SequenceState, from: number, to: number, bit: number): Float64Array {
-  const out = new Float64Array(s.length / 2).fill(Infinity);
+function nextTimes(s: SequenceState, from: number, to: number, bit: number, slot: number): Float64Array {
+  const out = scratch(slot, s.length / 2).fill(Infinity);
   let best = Infinity;
   let i = to - 1;
   while (i >= from) {

@@ -11,18 +11,33 @@ import { createSegmentsOperator } from './operator.js';
 import type { ActiveSegmentVersion, MembershipChange } from './types.js';
 
 const MIN = 60_000;
-const HI: CaseRule = { id: 'high-intent', condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 3 } };
+const HI: CaseRule = {
+  id: 'high-intent',
+  condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 3 },
+};
 const CA: CaseRule = {
   id: 'cart-abandoner',
   condition: { sequence: [{ event: 'Product Added' }, { absent: { event: 'Order Completed' }, for: '30m' }] },
 };
 const BS: CaseRule = {
   id: 'big-spender',
-  condition: { all: [{ sum: { event: 'Order Completed', of: 'properties.revenue', within: '30d' }, gte: 500 }, { trait: 'plan', in: ['pro', 'enterprise'] }] },
+  condition: {
+    all: [
+      { sum: { event: 'Order Completed', of: 'properties.revenue', within: '30d' }, gte: 500 },
+      { trait: 'plan', in: ['pro', 'enterprise'] },
+    ],
+  },
 };
 
 let seq = 0;
-function event(user: string, t: number, name: string, properties: Record<string, unknown> = {}, type: KairosEvent['type'] = 'track', traits?: Record<string, unknown>): KairosEvent {
+function event(
+  user: string,
+  t: number,
+  name: string,
+  properties: Record<string, unknown> = {},
+  type: KairosEvent['type'] = 'track',
+  traits?: Record<string, unknown>,
+): KairosEvent {
   const iso = new Date(t).toISOString();
   return {
     type,
@@ -53,7 +68,13 @@ interface Rig {
 async function rig(partitions: number, pipeline: Pipeline, log = new MemoryEventLog(partitions)): Promise<Rig> {
   const store = new MemoryStateStore();
   const clock = new ManualClock(CASE_T0);
-  const options = resolveStreamOptions({ outOfOrderness: '5s', idleTimeout: '1s', pollMs: 1, clock, maxBatchRecords: 3 });
+  const options = resolveStreamOptions({
+    outOfOrderness: '5s',
+    idleTimeout: '1s',
+    pollMs: 1,
+    clock,
+    maxBatchRecords: 3,
+  });
   const r: Rig = {
     log,
     store,
@@ -76,7 +97,8 @@ async function rig(partitions: number, pipeline: Pipeline, log = new MemoryEvent
     drain: () => drain(r),
     async outbox() {
       const out: MembershipChange[] = [];
-      for (let p = 0; p < partitions; p++) for (const r of await store.readOutbox(p, 0, 1_000_000)) if (isMembershipChange(r.value)) out.push(r.value);
+      for (let p = 0; p < partitions; p++)
+        for (const r of await store.readOutbox(p, 0, 1_000_000)) if (isMembershipChange(r.value)) out.push(r.value);
       return out;
     },
   };
@@ -100,7 +122,9 @@ const genStream = fc.array(
   { minLength: 1, maxLength: 80 },
 );
 
-function toEvents(generated: readonly { user: number; t: number; kind: string; item: number; revenue: number; plan: string }[]): KairosEvent[] {
+function toEvents(
+  generated: readonly { user: number; t: number; kind: string; item: number; revenue: number; plan: string }[],
+): KairosEvent[] {
   return [...generated]
     .sort((a, b) => a.t - b.t)
     .map((g) => {
@@ -140,7 +164,9 @@ describe('segments operator', () => {
         const reader = new MembershipReader({ store: restarted.store, partitionCount: 3 });
         const states = await restarted.store.scan('s/', { limit: 100 });
         for (const id of ['high-intent', 'cart-abandoner', 'big-spender']) {
-          const holders = states.filter(({ value }) => segmentsOf(value as KeyState).some((m) => m.id === id)).map(({ key }) => key.slice(2));
+          const holders = states
+            .filter(({ value }) => segmentsOf(value as KeyState).some((m) => m.id === id))
+            .map(({ key }) => key.slice(2));
           expect(await reader.count(id, 1)).toBe(holders.length);
           expect((await reader.page(id, 1, { limit: 1000 })).members.map((m) => m.profileId)).toEqual(holders.sort());
         }
@@ -162,7 +188,8 @@ describe('segments operator', () => {
     const events: KairosEvent[] = [];
     for (let u = 0; u < 30; u++) {
       const views = u % 3 === 0 ? 4 : 2;
-      for (let i = 0; i < views; i++) events.push(event(`m${u}`, CASE_T0 + i * 1000 + u, 'Product Viewed', { product_id: 'p1' }));
+      for (let i = 0; i < views; i++)
+        events.push(event(`m${u}`, CASE_T0 + i * 1000 + u, 'Product Viewed', { product_id: 'p1' }));
       if (u % 5 === 0) events.push(event(`m${u}`, CASE_T0 + 10_000 + u, 'Product Added', { product_id: 'p9' }));
     }
     events.sort((a, b) => a.eventTimeMs - b.eventTimeMs);
@@ -209,14 +236,22 @@ describe('segments operator', () => {
     ]);
     await r.drain();
     const before = await r.outbox();
-    expect(before.map((c) => `${c.type} ${c.profileKey} v${c.version}`).sort()).toEqual(['enter u:alice v1', 'enter u:carol v1']);
+    expect(before.map((c) => `${c.type} ${c.profileKey} v${c.version}`).sort()).toEqual([
+      'enter u:alice v1',
+      'enter u:carol v1',
+    ]);
     // v2 shares v1's count (same leaf state, so no history is lost), with a lower threshold, for non-free plans; v1 retired.
     const v2: ActiveSegmentVersion[] = [
       {
         id: 'high-intent',
         version: 2,
         state: 'active',
-        condition: { all: [{ count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 1 }, { not: { trait: 'plan', eq: 'free' } }] },
+        condition: {
+          all: [
+            { count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 1 },
+            { not: { trait: 'plan', eq: 'free' } },
+          ],
+        },
       },
     ];
     for (const task of r.tasks) task.setPipeline(pipelineOf(v2));
@@ -224,7 +259,10 @@ describe('segments operator', () => {
     await r.append(['alice', 'bob', 'carol'].map((u) => event(u, CASE_T0 + 5000, '', {}, 'page')));
     await r.drain();
     const after = (await r.outbox()).slice(before.length);
-    expect(after.map((c) => `${c.type} ${c.profileKey} v${c.version}`).sort()).toEqual(['enter u:bob v2', 'exit u:carol v1']);
+    expect(after.map((c) => `${c.type} ${c.profileKey} v${c.version}`).sort()).toEqual([
+      'enter u:bob v2',
+      'exit u:carol v1',
+    ]);
     const reader = new MembershipReader({ store: r.store, partitionCount: 1 });
     expect(await reader.count('high-intent', 2)).toBe(2);
     expect(await reader.count('high-intent', 1)).toBe(0);
@@ -235,7 +273,12 @@ describe('segments operator', () => {
   it('a shadow version keeps counts and an index but emits nothing, and its promotion announces members', async () => {
     const shadow: ActiveSegmentVersion[] = [
       ...caseDefinitions([HI]),
-      { id: 'high-intent', version: 2, state: 'shadow', condition: { count: { event: 'Product Viewed', within: '10m' }, gte: 2 } },
+      {
+        id: 'high-intent',
+        version: 2,
+        state: 'shadow',
+        condition: { count: { event: 'Product Viewed', within: '10m' }, gte: 2 },
+      },
     ];
     const r = await rig(1, pipelineOf(shadow));
     await r.append([0, 1].map((i) => event('dana', CASE_T0 + i * 1000, 'Product Viewed', { product_id: `p${i}` })));
@@ -251,7 +294,9 @@ describe('segments operator', () => {
     await r.append([event('dana', CASE_T0 + 3000, '', {}, 'page')]);
     await r.drain();
     // Announced at the profile's evaluation clock when it was reconciled (its last event before the change).
-    expect((await r.outbox()).map((c) => `${c.type} v${c.version} @${c.eventTimeMs - CASE_T0}`)).toEqual(['enter v2 @1000']);
+    expect((await r.outbox()).map((c) => `${c.type} v${c.version} @${c.eventTimeMs - CASE_T0}`)).toEqual([
+      'enter v2 @1000',
+    ]);
   });
 
   it('stays compact: a heavy visitor of the three example segments is under 1 KiB of state', async () => {

@@ -4,6 +4,7 @@ import type { FiredTimer, KeyedContext, KeyedOperator } from '../stream/index.js
 import { compileDefinitions, eventIndexKeys, type CompiledDefinitions, type CompiledSegment, type Leaf, type Node } from './compile.js';
 import {
   holdsSequence,
+  shiftLeaf,
   insertSequence,
   insertWindow,
   mergeSequence,
@@ -23,7 +24,11 @@ const WAKE = 'wake';
 /** Candidate instants tried per next-change search; beyond, the search resumes at the last one tried. */
 const SEARCH_LIMIT = 64;
 
-/** [flags (bit 0 member, bit 1 announced), since (ms), change number, next change (ms)?] */
+/**
+ * [flags (bit 0 member, bit 1 announced), time of the last transition (ms: `since` while a member),
+ * change number, next change (ms)?]. A slot that is neither a member nor pending is dropped once the
+ * clock has passed its last transition (the change number only has to tell apart changes at one instant).
+ */
 export type MemberSlot = [number, number, number] | [number, number, number, number];
 const MEMBER = 1;
 const ANNOUNCED = 2;
@@ -65,7 +70,7 @@ export function createSegmentsOperator(definitions: readonly ActiveSegmentVersio
       const existing = ctx.getState<SegmentsState>();
       const t = event.eventTimeMs;
       const target = Math.max(t, ctx.watermarkMs);
-      const run = new Evaluation(defs, opts, ctx, existing ?? { e: target, d: defs.fingerprint, l: {}, m: {} });
+      const run = existing ? new Evaluation(defs, opts, ctx, existing, true) : new Evaluation(defs, opts, ctx, { e: target, d: defs.fingerprint, l: {}, m: {} }, false);
       if (!existing) run.fresh = true;
       run.handle(event, target);
       run.finish();
@@ -74,19 +79,20 @@ export function createSegmentsOperator(definitions: readonly ActiveSegmentVersio
       if (timer.tag !== WAKE) return;
       const state = ctx.getState<SegmentsState>();
       if (!state) return;
+      const run = new Evaluation(defs, opts, ctx, state, true);
       if (state.w === timer.timeMs) delete state.w;
-      const run = new Evaluation(defs, opts, ctx, state);
       run.reconcileIfNeeded();
       run.catchUp(timer.timeMs, true);
       state.e = Math.max(state.e, timer.timeMs);
       run.finish();
     },
     merge(from, ctx) {
-      const other = from as SegmentsState | undefined;
-      if (!other) return;
+      if (!from) return;
+      // A copy: the sealed profile's cached state must stay as stored.
+      const other = decodeSegmentsState(defs, structuredClone(from as SegmentsState));
       const existing = ctx.getState<SegmentsState>();
       const T = Math.max(existing?.e ?? -Infinity, other.e, ctx.watermarkMs);
-      const run = new Evaluation(defs, opts, ctx, existing ?? { e: T, d: defs.fingerprint, l: {}, m: {} });
+      const run = existing ? new Evaluation(defs, opts, ctx, existing, true) : new Evaluation(defs, opts, ctx, { e: T, d: defs.fingerprint, l: {}, m: {} }, false);
       run.reconcileIfNeeded();
       run.catchUp(T, false);
       run.mergeLeaves(other, T);
@@ -94,21 +100,28 @@ export function createSegmentsOperator(definitions: readonly ActiveSegmentVersio
       // The linking message is processed right after the merge: every segment is evaluated then, at its
       // event time (the instant the two histories became one profile).
       run.state.x = 1;
-      ctx.setState(run.state);
+      run.store();
     },
     onSeal(ctx) {
       const state = ctx.getState<SegmentsState>();
       if (!state) return;
-      const run = new Evaluation(defs, opts, ctx, state);
+      const run = new Evaluation(defs, opts, ctx, state, true);
       run.exitAll(Math.max(state.e, ctx.watermarkMs));
       // The task drops the key's timers; the leaves stay for the survivor's merge.
       delete state.w;
-      ctx.setState(state);
+      run.store();
     },
   };
 }
 
 const ALL = 'all' as const;
+
+const scratches = new WeakMap<CompiledDefinitions, { marks: Uint8Array; candidates: number[] }>();
+function scratchOf(defs: CompiledDefinitions): { marks: Uint8Array; candidates: number[] } {
+  let scratch = scratches.get(defs);
+  if (!scratch) scratches.set(defs, (scratch = { marks: new Uint8Array(defs.segments.length), candidates: [] }));
+  return scratch;
+}
 const NONE: ReadonlySet<number> = new Set();
 
 /** One operator call on one profile: the compiled definitions, the state and the context, bound together. */
@@ -119,12 +132,23 @@ class Evaluation {
   /** Announced memberships of retired versions, waiting to be handed over to the active version (reconcile). */
   private handovers: Map<string, { version: number; n: number }> | undefined;
 
+  /** Per-segment "evaluate now" marks (scratch shared by the evaluations of one operator; they never nest). */
+  private readonly marks: Uint8Array;
+  private readonly candidates: number[];
+
+  /** `encoded`: the state is in its stored form (times relative to `e`); it is decoded in place. */
   constructor(
     private readonly defs: CompiledDefinitions,
     private readonly opts: ResolvedSegmentsOperatorOptions,
     private readonly ctx: KeyedContext,
     readonly state: SegmentsState,
-  ) {}
+    encoded: boolean,
+  ) {
+    if (encoded) decodeSegmentsState(defs, state);
+    const scratch = scratchOf(defs);
+    this.marks = scratch.marks;
+    this.candidates = scratch.candidates;
+  }
 
   handle(event: KairosEvent, target: number): void {
     if (this.fresh) {
@@ -203,8 +227,9 @@ class Evaluation {
 
   private nextPending(): number | undefined {
     let min: number | undefined;
-    for (const slot of Object.values(this.state.m)) {
-      const nc = slot[3];
+    const m = this.state.m;
+    for (const key in m) {
+      const nc = m[key]![3];
       if (nc !== undefined && (min === undefined || nc < min)) min = nc;
     }
     return min;
@@ -216,17 +241,28 @@ class Evaluation {
    */
   settle(T: number, dirty: ReadonlySet<number> | typeof ALL): void {
     const s = this.state;
-    let changed: Set<string> | undefined;
-    for (const seg of this.defs.segments) {
+    const segments = this.defs.segments;
+    const marks = this.marks;
+    if (dirty === ALL) marks.fill(1);
+    else for (const i of dirty) marks[i] = 1;
+    for (const key in s.m) {
+      const nc = s.m[key]![3];
+      if (nc !== undefined && nc <= T) {
+        const seg = this.defs.byKey.get(key);
+        if (seg) marks[seg.index] = 1;
+      }
+    }
+    // Dependency order: a segment's dependents come after it, so a change marks them before they are reached.
+    for (let i = 0; i < segments.length; i++) {
+      if (marks[i] === 0) continue;
+      marks[i] = 0;
+      const seg = segments[i]!;
       const slot = s.m[seg.key];
-      const due = slot !== undefined && slot[3] !== undefined && slot[3] <= T;
-      const depChanged = changed !== undefined && seg.dependsOn.some((id) => changed!.has(id));
-      if (!(dirty === ALL || dirty.has(seg.index) || due || depChanged)) continue;
       const truth = this.evaluate(seg.root, T);
       const was = slot !== undefined && (slot[0] & MEMBER) !== 0;
       if (truth !== was) {
         this.transition(seg, truth, T);
-        if (seg.active) (changed ??= new Set()).add(seg.id);
+        if (seg.active) for (const d of this.defs.dependents.get(seg.id) ?? []) marks[d] = 1;
       } else if (truth && seg.active && (slot![0] & ANNOUNCED) === 0) {
         this.announce(seg, slot!, T);
       }
@@ -268,7 +304,10 @@ class Evaluation {
 
   /** The first instant after T at which the segment's truth differs from `truth` with no new event. */
   private nextChange(seg: CompiledSegment, T: number, truth: boolean): number | undefined {
-    const candidates: number[] = [];
+    // Most rules can only move one way by time alone (a count above a threshold can only drop out).
+    if (seg.drift === 'none' || (truth ? seg.drift === 'up' : seg.drift === 'down')) return undefined;
+    const candidates = this.candidates;
+    candidates.length = 0;
     for (const { leaf, withinMs } of seg.sources) {
       const state = this.state.l[leaf.id];
       if (state === undefined) continue;
@@ -297,8 +336,8 @@ class Evaluation {
     }
     if (nc === undefined) {
       if (slot.length > 3) slot.length = 3;
-      // A slot that never held a membership carries nothing worth keeping.
-      if (slot[0] === 0 && slot[2] === 0) delete s.m[seg.key];
+      // Nothing to remember once out and past its last transition (or never in).
+      if (slot[0] === 0 && (slot[2] === 0 || slot[1] < s.e)) delete s.m[seg.key];
     } else {
       slot[3] = nc;
     }
@@ -317,6 +356,7 @@ class Evaluation {
       if (seg.active) this.announce(seg, slot, T);
     } else {
       slot[0] &= ~MEMBER;
+      slot[1] = T;
       this.ctx.putIndex(indexKey, undefined);
       this.ctx.addToCounter(seg.key, -1);
       if ((slot[0] & ANNOUNCED) !== 0) {
@@ -413,6 +453,10 @@ class Evaluation {
   /** Re-arms the wake-up timer at the earliest pending change and stores the state. */
   finish(): void {
     const s = this.state;
+    for (const key in s.m) {
+      const slot = s.m[key]!;
+      if (slot[0] === 0 && slot.length === 3 && slot[1] < s.e) delete s.m[key];
+    }
     const next = this.nextPending();
     if (next !== s.w) {
       if (s.w !== undefined) this.ctx.deleteTimer(s.w, 'event', WAKE);
@@ -420,7 +464,13 @@ class Evaluation {
       if (next === undefined) delete s.w;
       else s.w = next;
     }
-    this.ctx.setState(s);
+    this.store();
+  }
+
+  /** Encodes the state in place (times relative to `e`) and stores it. */
+  store(): void {
+    shiftTimes(this.defs, this.state, -this.state.e);
+    this.ctx.setState(this.state);
   }
 }
 
@@ -435,11 +485,41 @@ export function reconcileStoredProfile(
   ctx: KeyedContext,
   state: SegmentsState,
   T: number,
+  encoded: boolean,
 ): void {
   delete state.d;
-  const run = new Evaluation(defs, opts, ctx, state);
+  const run = new Evaluation(defs, opts, ctx, state, encoded);
   run.reconcileIfNeeded();
   run.catchUp(T, true);
   state.e = Math.max(state.e, T);
   run.finish();
+}
+
+/**
+ * Stored form: every time in the state except `e` is kept relative to `e` (t − e), so a stored state
+ * holds small integers instead of 13-digit epoch milliseconds (about half the bytes in JSON, int32
+ * instead of float64 in msgpack). Decoding shifts them back in place; leaves the definitions no longer
+ * use are dropped (their layout is unknown; a reconcile would drop them anyway).
+ */
+export function decodeSegmentsState(defs: CompiledDefinitions, state: SegmentsState): SegmentsState {
+  shiftTimes(defs, state, state.e);
+  return state;
+}
+
+function shiftTimes(defs: CompiledDefinitions, state: SegmentsState, delta: number): void {
+  for (const id in state.l) {
+    const leaf = defs.leaves.get(id);
+    if (!leaf) {
+      delete state.l[id];
+      continue;
+    }
+    shiftLeaf(leaf, state.l[id], delta);
+  }
+  for (const key in state.m) {
+    const slot = state.m[key]!;
+    // A slot that never changed has no transition time.
+    if (slot[2] !== 0) slot[1] += delta;
+    if (slot.length > 3) slot[3]! += delta;
+  }
+  if (state.w !== undefined) state.w += delta;
 }

@@ -20,6 +20,8 @@ interface Ev {
 
 const RULES: CaseRule[] = [
   { id: 'high-intent', condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 3 } },
+  // Shares high-intent's buffer (same filter and group, shorter window).
+  { id: 'repeat-5m', condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within: '5m' }, gte: 2 } },
   { id: 'cart-abandoner', condition: { sequence: [{ event: 'Product Added' }, { absent: { event: 'Order Completed' }, for: '30m' }] } },
   { id: 'spender', condition: { sum: { event: 'Order Completed', of: 'properties.revenue', within: '1h' }, gte: 100 } },
   { id: 'browser', condition: { distinct: { event: 'Product Viewed', of: 'properties.category', within: '20m' }, gte: 2 } },
@@ -49,6 +51,14 @@ const reference: Record<string, { holds: (events: Ev[], T: number) => boolean; c
       return Math.max(0, ...byProduct.values()) > 3;
     },
     changes: (events) => events.flatMap((e) => [e.t, e.t + 10 * MIN]),
+  },
+  'repeat-5m': {
+    holds: (events, T) => {
+      const byProduct = new Map<string, number>();
+      for (const e of events) if (e.name === 'Product Viewed' && inWindow(e, T, 5 * MIN)) byProduct.set(e.product, (byProduct.get(e.product) ?? 0) + 1);
+      return Math.max(0, ...byProduct.values()) >= 2;
+    },
+    changes: (events) => events.flatMap((e) => [e.t, e.t + 5 * MIN]),
   },
   'cart-abandoner': {
     holds: (events, T) =>
@@ -109,7 +119,7 @@ const genEvents = fc
     // Distinct event times (seconds), in order.
     const byTime = new Map<number, (typeof list)[number]>();
     for (const e of list) byTime.set(e.t, e);
-    return [...byTime.values()].sort((a, b) => a.t - b.t).map((e) => ({ ...e, t: CASE_T0 + e.t * 1000 }) as Ev);
+    return [...byTime.values()].sort((a, b) => a.t - b.t).map((e) => ({ ...e, t: CASE_T0 + e.t * 1000 }));
   });
 
 describe('segments operator vs a batch reference', () => {

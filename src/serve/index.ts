@@ -25,3 +25,5 @@ export { destinationRoutes } from './routes/destinations.js';
 export type { DestinationRoutesDeps } from './routes/destinations.js';
 export { webRoutes } from './routes/web.js';
 export type { WebRoutesDeps } from './routes/web.js';
+export { recommendationRoutes } from './routes/recommendations.js';
+export type { RecommendationApi, RecommendationRoutesDeps, RecommendationsQuery } from './routes/recommendations.js';

@@ -13,3 +13,9 @@ export type {
 } from './state-port.js';
 export { LmdbStateStore, createLmdbStateStore } from './embedded/lmdb-state-store.js';
 export { MemoryStateStore, createMemoryStateStore } from './memory/memory-state-store.js';
+export { RedisStateStore, createRedisStateStore } from './redis/redis-state-store.js';
+export { REDIS_STATE_STORE_DEFAULTS, resolveRedisStateStoreOptions } from './redis/options.js';
+export type { RedisStateStoreOptions, ResolvedRedisStateStoreOptions } from './redis/options.js';
+export { PostgresMetadataStore, createPostgresMetadataStore } from './postgres/postgres-metadata-store.js';
+export { POSTGRES_METADATA_STORE_DEFAULTS, resolvePostgresMetadataStoreOptions } from './postgres/options.js';
+export type { PostgresMetadataStoreOptions, ResolvedPostgresMetadataStoreOptions } from './postgres/options.js';

@@ -19,7 +19,7 @@ export function makeEvent(partial: Partial<KairosEvent> & { eventTimeMs: number 
     ...partial,
     ...(anonymousId !== undefined ? { anonymousId } : {}),
     profileKey,
-  } as KairosEvent;
+  };
 }
 
 export async function appendPayloads(log: EventLog, payloads: readonly LogPayload[]): Promise<void> {

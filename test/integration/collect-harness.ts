@@ -72,11 +72,7 @@ export async function startCollectServer(options: StartOptions = {}): Promise<Co
     logger: silentLogger(),
     metrics: new Registry(),
     docs: false,
-    routes: [
-      collectRoutes({ collector, clock }),
-      schemaRoutes({ collector }),
-      deadLetterRoutes({ collector }),
-    ],
+    routes: [collectRoutes({ collector, clock }), schemaRoutes({ collector }), deadLetterRoutes({ collector })],
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   return {

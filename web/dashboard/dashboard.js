@@ -1,6 +1,7 @@
 // The operator's dashboard: live event rates and stream positions (public /readyz and /metrics),
 // segments, dead letters and profiles (secret-key API). The secret key is typed by the operator and
 // kept in this tab's sessionStorage only; the server never embeds it in a page.
+/* global document, location, sessionStorage, fetch, performance, console, setTimeout, HTMLElement, HTMLFormElement, HTMLInputElement, HTMLSelectElement, SVGElement, FormData, URLSearchParams -- browser code */
 
 const KEY_STORAGE = 'kairos.dashboard.secretKey';
 const POLL_MS = 2000;
@@ -25,42 +26,53 @@ const fmt = (n) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFrac
 const secretKey = () => sessionStorage.getItem(KEY_STORAGE) ?? '';
 
 /**
- * A secret-key API call. Answers are `{ok, status, body}`; a route the engine does not serve yet
- * (404 SERVE_NOT_FOUND) is reported as such rather than as an error.
+ * @typedef {{ ok: boolean, status: number, body: unknown, error: { code?: string, message?: string } | undefined }} Answer
+ */
+
+/**
+ * A secret-key API call. A route the engine does not serve yet (404 SERVE_NOT_FOUND) is reported as
+ * such rather than as an error.
  * @param {string} path
+ * @returns {Promise<Answer>}
  */
 async function api(path) {
   const key = secretKey();
-  if (!key) return { ok: false, status: 401, body: { error: { code: 'NO_KEY', message: 'Enter the secret key' } } };
+  if (!key) return { ok: false, status: 401, body: null, error: { code: 'NO_KEY', message: 'Enter the secret key' } };
   const response = await fetch(path, { headers: { authorization: `Bearer ${key}` } });
-  /** @type {any} */
+  /** @type {unknown} */
   let body = null;
   try {
     body = await response.json();
   } catch {
     // non-JSON answer
   }
-  return { ok: response.ok, status: response.status, body };
+  const error = response.ok
+    ? undefined
+    : /** @type {{ error?: { code?: string, message?: string } } | null} */ (body)?.error;
+  return { ok: response.ok, status: response.status, body, error };
 }
 
-/** @param {{ status: number, body: any }} answer @param {string} what */
+/** @param {Answer} answer @param {string} what */
 function problem(answer, what) {
   if (answer.status === 401 || answer.status === 403) return 'Enter a valid secret key above.';
-  if (answer.status === 404 && answer.body?.error?.code === 'SERVE_NOT_FOUND') return `${what} are not served by this engine yet.`;
-  return `${answer.body?.error?.code ?? `HTTP ${answer.status}`}: ${answer.body?.error?.message ?? 'request failed'}`;
+  if (answer.status === 404 && answer.error?.code === 'SERVE_NOT_FOUND')
+    return `${what} are not served by this engine yet.`;
+  return `${answer.error?.code ?? `HTTP ${answer.status}`}: ${answer.error?.message ?? 'request failed'}`;
 }
 
 // ---- metrics and stream positions ----------------------------------------------------------------
 
 /**
- * Sums Prometheus series by name (labels filtered by `match`), from the text exposition format.
+ * Sums Prometheus series by name (labels filtered by `match`), from the text exposition format;
+ * NaN when the engine does not declare the metric.
  * @param {string} text
  * @param {string} name
  * @param {Record<string, string>} [match]
  */
 export function metricSum(text, name, match = {}) {
   let sum = 0;
-  let seen = false;
+  // A declared counter with no sample yet is 0; an undeclared one is unknown (an older engine).
+  let seen = text.includes(`# TYPE ${name} `);
   for (const line of text.split('\n')) {
     if (!line.startsWith(name) || (line[name.length] !== '{' && line[name.length] !== ' ')) continue;
     const labels = line[name.length] === '{' ? line.slice(name.length + 1, line.indexOf('}')) : '';
@@ -81,16 +93,24 @@ const acceptedHistory = [];
 /** @type {number[]} */
 const processedHistory = [];
 
-/** @param {SVGElement} svg @param {number[]} values */
+/**
+ * Draws the last HISTORY_POINTS samples, newest on the right, scaled so the peak sits below the top.
+ * @param {SVGElement} svg
+ * @param {number[]} values
+ */
 function sparkline(svg, values) {
-  const max = Math.max(1, ...values);
+  if (!values.length) return;
+  const peak = Math.max(...values);
+  const top = Math.max(1, peak * 1.25);
   const step = 300 / (HISTORY_POINTS - 1);
   const offset = HISTORY_POINTS - values.length;
-  const points = values.map((v, i) => `${((offset + i) * step).toFixed(1)},${(58 - (v / max) * 54).toFixed(1)}`);
-  svg.innerHTML = points.length
-    ? `<polyline points="${points.join(' ')}" fill="none" stroke="currentColor" stroke-width="2" vector-effect="non-scaling-stroke"/>` +
-      `<text x="296" y="12" text-anchor="end">${fmt(max)}/s max</text>`
-    : '';
+  const xy = values.map((v, i) => `${((offset + i) * step).toFixed(1)},${(60 - (v / top) * 60).toFixed(1)}`);
+  const firstX = (offset * step).toFixed(1);
+  svg.innerHTML =
+    `<polygon points="${firstX},60 ${xy.join(' ')} 300,60" fill="currentColor" opacity="0.12"/>` +
+    `<polyline points="${xy.join(' ')}" fill="none" stroke="currentColor" stroke-width="2" vector-effect="non-scaling-stroke"/>`;
+  const label = svg.parentElement?.querySelector('.peak');
+  if (label) label.textContent = `peak ${fmt(peak)}/s over the last ${Math.round((values.length * POLL_MS) / 1000)} s`;
 }
 
 async function pollMetrics() {
@@ -115,7 +135,8 @@ async function pollMetrics() {
     sparkline(/** @type {SVGElement} */ (/** @type {unknown} */ (byId('spark-processed'))), processedHistory);
   }
   previous = { at: now, accepted: accepted || 0, processed: processed || 0 };
-  byId('totals-in').textContent = `${fmt(accepted)} appended · ${fmt(duplicates)} duplicates · ${fmt(rejected)} rejected`;
+  byId('totals-in').textContent =
+    `${fmt(accepted)} appended · ${fmt(duplicates)} duplicates · ${fmt(rejected)} rejected`;
   byId('totals-processed').textContent = `${fmt(processed)} processed · ${fmt(late)} late`;
 }
 
@@ -126,13 +147,19 @@ async function pollMetrics() {
 
 async function pollReadiness() {
   const response = await fetch('/readyz');
-  const body = /** @type {{ status?: string, partitions?: PartitionPosition[] }} */ (await response.json());
+  /** @type {unknown} */
+  const json = await response.json();
+  const body = /** @type {{ status?: string, partitions?: PartitionPosition[] }} */ (json);
   const status = byId('status');
   status.textContent = body.status ?? `HTTP ${response.status}`;
   status.dataset.state = response.ok ? 'ready' : 'down';
   const rows = (body.partitions ?? []).map((p) => {
     // Older engines report watermarkMs; newer ones an ISO watermark and the log end.
-    const watermarkMs = p.watermark ? Date.parse(p.watermark) : p.watermarkMs !== undefined && p.watermarkMs > -8e15 ? p.watermarkMs : NaN;
+    const watermarkMs = p.watermark
+      ? Date.parse(p.watermark)
+      : p.watermarkMs !== undefined && p.watermarkMs > -8e15
+        ? p.watermarkMs
+        : NaN;
     const age = Number.isFinite(watermarkMs) ? (Date.now() - watermarkMs) / 1000 : NaN;
     return `<tr><td>${p.partition}</td><td>${fmt(p.logEnd ?? NaN)}</td><td>${fmt(p.offset ?? NaN)}</td>
       <td class="${(p.lag ?? 0) > 1000 ? 'warn' : ''}">${fmt(p.lag ?? NaN)}</td>
@@ -151,8 +178,11 @@ async function pollSegments() {
     target.innerHTML = `<tr><td colspan="4" class="muted">${esc(problem(answer, 'Segments'))}</td></tr>`;
     return;
   }
-  /** @type {{ id: string, name: string, activeVersion: number | null, versions?: { version: number, members?: number }[] }[]} */
-  const items = answer.body?.items ?? [];
+  const page =
+    /** @type {{ items?: { id: string, name: string, activeVersion: number | null, versions?: { version: number, members?: number }[] }[] } | null} */ (
+      answer.body
+    );
+  const items = page?.items ?? [];
   target.innerHTML =
     items
       .map((s) => {
@@ -171,15 +201,29 @@ async function pollDeadLetters() {
     list.innerHTML = `<li class="muted">${esc(problem(answer, 'Dead letters'))}</li>`;
     return;
   }
-  /** @type {{ items?: { receivedAt: string, code: string, event?: string, type?: string }[], total?: number }} */
-  const page = answer.body ?? {};
+  const page =
+    /** @type {{ items?: { receivedAt: string, code: string, event?: string, type?: string }[], total?: number }} */ (
+      answer.body ?? {}
+    );
   byId('dead-letters').textContent = fmt(page.total ?? page.items?.length ?? 0);
   list.innerHTML = (page.items ?? [])
-    .map((d) => `<li><code>${esc(d.code)}</code> ${esc(d.event ?? d.type ?? '')} <span class="muted">${esc(d.receivedAt.slice(11, 19))}</span></li>`)
+    .map(
+      (d) =>
+        `<li><code>${esc(d.code)}</code> ${esc(d.event ?? d.type ?? '')} <span class="muted">${esc(d.receivedAt.slice(11, 19))}</span></li>`,
+    )
     .join('');
 }
 
 // ---- profile lookup ------------------------------------------------------------------------------
+
+/**
+ * `GET /v1/profiles/{id}` (DESIGN.md §4).
+ * @typedef {{ profileId: string, userId: string | null, anonymousIds: string[], traits: Record<string, unknown>,
+ *   segments: { id: string, version: number, since: string }[],
+ *   features: { eventCount?: number, eventCounts?: Record<string, number>, sessionCount?: number,
+ *     recentItems?: string[], purchasedItems?: string[], firstSeen?: string | null, lastSeen?: string | null },
+ *   updatedAt: string | null }} Profile
+ */
 
 /** @type {{ kind: string, id: string } | undefined} */
 let shownProfile;
@@ -193,11 +237,10 @@ async function showProfile(lookup) {
   const answer = await api(path);
   const target = byId('profile');
   if (!answer.ok) {
-    target.innerHTML = `<p class="muted" data-testid="profile-error">${esc(answer.status === 404 && answer.body?.error?.code !== 'SERVE_NOT_FOUND' ? `No profile for ${lookup.kind} ${lookup.id} (yet).` : problem(answer, 'Profiles'))}</p>`;
+    target.innerHTML = `<p class="muted" data-testid="profile-error">${esc(answer.status === 404 && answer.error?.code !== 'SERVE_NOT_FOUND' ? `No profile for ${lookup.kind} ${lookup.id} (yet).` : problem(answer, 'Profiles'))}</p>`;
     return;
   }
-  /** @type {{ profileId: string, userId: string | null, anonymousIds: string[], traits: Record<string, unknown>, segments: { id: string, version: number, since: string }[], features: { eventCount?: number, eventCounts?: Record<string, number>, sessionCount?: number, recentItems?: string[], purchasedItems?: string[], categoryViews?: Record<string, number>, firstSeen?: string | null, lastSeen?: string | null }, updatedAt: string | null }} */
-  const p = answer.body;
+  const p = /** @type {Profile} */ (answer.body);
   const f = p.features ?? {};
   const counts = Object.entries(f.eventCounts ?? {}).sort((a, b) => b[1] - a[1]);
   target.innerHTML = `
@@ -206,7 +249,11 @@ async function showProfile(lookup) {
         <dt>profile</dt><dd><code data-testid="profile-id-shown">${esc(p.profileId)}</code></dd>
         <dt>userId</dt><dd>${p.userId ? `<code>${esc(p.userId)}</code>` : '–'}</dd>
         <dt>anonymousIds</dt><dd data-testid="profile-anonymous-ids">${p.anonymousIds.map((a) => `<code>${esc(a)}</code>`).join(' ') || '–'}</dd>
-        <dt>traits</dt><dd>${Object.entries(p.traits ?? {}).map(([k, v]) => `${esc(k)}=<code>${esc(JSON.stringify(v))}</code>`).join(' ') || '–'}</dd>
+        <dt>traits</dt><dd>${
+          Object.entries(p.traits ?? {})
+            .map(([k, v]) => `${esc(k)}=<code>${esc(JSON.stringify(v))}</code>`)
+            .join(' ') || '–'
+        }</dd>
         <dt>segments</dt><dd data-testid="profile-segments">${p.segments.map((s) => `<span class="pill">${esc(s.id)} v${s.version}</span>`).join(' ') || '–'}</dd>
         <dt>events</dt><dd>${fmt(f.eventCount ?? NaN)} in ${fmt(f.sessionCount ?? NaN)} session(s)</dd>
         <dt>seen</dt><dd>${esc(f.firstSeen ?? '–')} → ${esc(f.lastSeen ?? '–')}</dd>
@@ -237,7 +284,9 @@ async function loop() {
     guarded(pollMetrics),
     guarded(pollReadiness),
     ...(tick % ADMIN_POLL_EVERY === 0 ? [guarded(pollSegments), guarded(pollDeadLetters)] : []),
-    ...(shownProfile && follow?.checked ? [guarded(() => showProfile(/** @type {{ kind: string, id: string }} */ (shownProfile)))] : []),
+    ...(shownProfile && follow?.checked
+      ? [guarded(() => showProfile(/** @type {{ kind: string, id: string }} */ (shownProfile)))]
+      : []),
   ]);
   tick++;
   setTimeout(() => void loop(), POLL_MS);
@@ -266,7 +315,11 @@ function boot() {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const data = new FormData(form);
-    shownProfile = { kind: String(data.get('kind')), id: String(data.get('id')).trim() };
+    const text = (/** @type {string} */ key) => {
+      const value = data.get(key);
+      return typeof value === 'string' ? value.trim() : '';
+    };
+    shownProfile = { kind: text('kind'), id: text('id') };
     void guarded(() => showProfile(/** @type {{ kind: string, id: string }} */ (shownProfile)));
   });
   // The store links here as #profile=<userId> or #anonymousId=<id>.

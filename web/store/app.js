@@ -2,6 +2,7 @@
 // /store/… path with index.html). Each view sends a page call; product, cart and order actions send
 // Segment e-commerce events; the rails and banners are personalised live. It talks to the engine
 // only through the SDK.
+/* global document, window, location, history, localStorage, sessionStorage, crypto, HTMLElement, HTMLFormElement, HTMLDialogElement, HTMLButtonElement, Element, FormData, URL, URLSearchParams, MouseEvent, SubmitEvent -- browser code */
 
 import { CATEGORIES, PRODUCTS, byPopularity, categoryById, productById, productsIn, search } from './catalogue.js';
 import { addToCart, cartCount, clearCart, loadCart, removeFromCart } from './cart.js';
@@ -34,8 +35,26 @@ const DEFAULT_CATEGORY = 'sneakers';
 // ---- helpers -------------------------------------------------------------------------------------
 
 /** @param {unknown} value */
-const esc = (value) =>
-  String(value).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+const esc = (value) => String(value).replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/**
+ * JSON.parse typed as unknown (callers check what they got).
+ * @param {string | null} text
+ * @returns {unknown}
+ */
+function parseJson(text) {
+  try {
+    return text === null ? null : JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+/** A text field of a submitted form, trimmed ('' when absent). @param {FormData} data @param {string} key */
+function formText(data, key) {
+  const value = data.get(key);
+  return typeof value === 'string' ? value.trim() : '';
+}
 
 /** @param {number} amount */
 const money = (amount) => `$${amount.toFixed(2)}`;
@@ -114,14 +133,14 @@ function render() {
  * @param {string} view
  * @param {string} title
  * @param {string} html
- * @param {Record<string, unknown>} [pageProperties]
+ * @param {Record<string, unknown> | null} [pageProperties] null: a redraw of the same view, no page call
  */
 function show(view, title, html, pageProperties = {}) {
   const main = element('#view');
   main.dataset.view = view;
   main.innerHTML = html;
   document.title = `${title} · Kairos Goods`;
-  trackPage(title, pageProperties);
+  if (pageProperties) trackPage(title, pageProperties);
 }
 
 /**
@@ -154,7 +173,8 @@ async function mountRail(selector, request, testid = 'recs') {
 }
 
 /** @param {string} id */
-const railPlaceholder = (id) => `<section class="rail rail-loading" id="${id}" aria-busy="true"><h2>&nbsp;</h2><div class="rail-items"></div></section>`;
+const railPlaceholder = (id) =>
+  `<section class="rail rail-loading" id="${id}" aria-busy="true"><h2>&nbsp;</h2><div class="rail-items"></div></section>`;
 
 // ---- views ---------------------------------------------------------------------------------------
 
@@ -238,7 +258,8 @@ function productView(id) {
   });
 }
 
-function cartView() {
+/** @param {{ redraw?: boolean }} [how] redraw: the cart changed under the visitor's eyes (no new view events) */
+function cartView(how = {}) {
   const cart = loadCart();
   const lines = cart.lines.flatMap((line) => {
     const product = productById(line.product_id);
@@ -247,7 +268,9 @@ function cartView() {
   const sub = subtotal(cart.lines);
   const shipping = shippingFor(sub);
   const first = lines[0]?.product;
-  const complementCategory = first ? (categoryById(first.categoryId)?.complements[0] ?? first.categoryId) : DEFAULT_CATEGORY;
+  const complementCategory = first
+    ? (categoryById(first.categoryId)?.complements[0] ?? first.categoryId)
+    : DEFAULT_CATEGORY;
   show(
     'cart',
     'Cart',
@@ -256,7 +279,10 @@ function cartView() {
         lines.length
           ? `<ul class="cart-lines">${lines
               .map(
-                ({ line, product }) => `<li class="cart-line" data-testid="cart-line" data-product-id="${esc(product.product_id)}">
+                ({
+                  line,
+                  product,
+                }) => `<li class="cart-line" data-testid="cart-line" data-product-id="${esc(product.product_id)}">
                   <a href="${BASE}/p/${esc(product.product_id)}" class="thumb">${productTile(product, shapeOf(product))}</a>
                   <span class="cart-name"><strong>${esc(product.name)}</strong><br>${esc(product.brand)} · ${esc(product.variant)}</span>
                   <span>× ${line.quantity}</span>
@@ -273,11 +299,14 @@ function cartView() {
           : `<p class="empty" data-testid="cart-empty">Your cart is empty. <a href="${BASE}/">Keep shopping</a>.</p>`
       }
       ${railPlaceholder('rail-cart')}`,
+    how.redraw ? null : {},
   );
-  trackCartViewed(cart.cartId, cart.lines);
+  if (how.redraw) renderHeader();
+  if (!how.redraw) trackCartViewed(cart.cartId, cart.lines);
   void mountRail('#rail-cart', {
     placement: 'cart',
-    ...(first ? { itemId: first.product_id } : {}),
+    // The cart placement takes every cart item, comma-separated (GET /v1/recommendations itemId).
+    ...(cart.lines.length ? { itemId: cart.lines.map((l) => l.product_id).join(',') } : {}),
     n: 6,
     title: 'Goes well with your cart',
     fallbackCategory: complementCategory,
@@ -291,13 +320,11 @@ function cartView() {
  * @returns {{ checkoutId: string, orderId: string }}
  */
 function currentCheckout() {
-  try {
-    const stored = /** @type {{ checkoutId?: unknown, orderId?: unknown } | null} */ (JSON.parse(sessionStorage.getItem(CHECKOUT_KEY) ?? 'null'));
-    if (stored && typeof stored.checkoutId === 'string' && typeof stored.orderId === 'string') {
-      return { checkoutId: stored.checkoutId, orderId: stored.orderId };
-    }
-  } catch {
-    // start a new one
+  const stored = /** @type {{ checkoutId?: unknown, orderId?: unknown } | null} */ (
+    parseJson(sessionStorage.getItem(CHECKOUT_KEY))
+  );
+  if (stored && typeof stored.checkoutId === 'string' && typeof stored.orderId === 'string') {
+    return { checkoutId: stored.checkoutId, orderId: stored.orderId };
   }
   const checkout = { checkoutId: `chk-${crypto.randomUUID()}`, orderId: `o-${crypto.randomUUID().slice(0, 13)}` };
   sessionStorage.setItem(CHECKOUT_KEY, JSON.stringify(checkout));
@@ -307,7 +334,11 @@ function currentCheckout() {
 function checkoutView() {
   const cart = loadCart();
   if (!cart.lines.length) {
-    show('checkout', 'Checkout', `<h1>Checkout</h1><p class="empty">Your cart is empty. <a href="${BASE}/">Keep shopping</a>.</p>`);
+    show(
+      'checkout',
+      'Checkout',
+      `<h1>Checkout</h1><p class="empty">Your cart is empty. <a href="${BASE}/">Keep shopping</a>.</p>`,
+    );
     return;
   }
   const { checkoutId, orderId } = currentCheckout();
@@ -350,13 +381,9 @@ function checkoutView() {
 
 /** @param {string} orderId */
 function orderView(orderId) {
-  /** @type {{ order_id?: string, total?: number, products?: unknown[] } | null} */
-  let order = null;
-  try {
-    order = JSON.parse(sessionStorage.getItem(LAST_ORDER_KEY) ?? 'null');
-  } catch {
-    // shown without details
-  }
+  const order = /** @type {{ order_id?: string, total?: number, products?: unknown[] } | null} */ (
+    parseJson(sessionStorage.getItem(LAST_ORDER_KEY))
+  );
   const known = order?.order_id === orderId;
   show(
     'order',
@@ -399,7 +426,9 @@ function renderHeader() {
     ? `<span data-testid="signed-in-as">Hi, ${esc(name)}</span> <button class="link" data-testid="logout" id="logout">Log out</button>`
     : `<button class="link" data-testid="login" id="login">Log in</button>`;
   const profileId = userId ?? anonymousId;
-  const profileQuery = userId ? `profile=${encodeURIComponent(userId)}` : `anonymousId=${encodeURIComponent(anonymousId)}`;
+  const profileQuery = userId
+    ? `profile=${encodeURIComponent(userId)}`
+    : `anonymousId=${encodeURIComponent(anonymousId)}`;
   element('#visitor').innerHTML = `Visitor <code data-testid="visitor-id" data-anonymous-id="${esc(anonymousId)}"${
     userId ? ` data-user-id="${esc(userId)}"` : ''
   }>${esc(profileId)}</code> · <a href="/dashboard/#${profileQuery}">see this profile in the dashboard</a>`;
@@ -432,7 +461,7 @@ function onLogin(event) {
   event.preventDefault();
   const form = /** @type {HTMLFormElement} */ (event.target);
   const data = new FormData(form);
-  const field = (/** @type {string} */ key) => String(data.get(key) ?? '').trim();
+  const field = (/** @type {string} */ key) => formText(data, key);
   const userId = field('userId');
   if (!userId) return;
   // identify links this browser's anonymous id to the user: the engine merges the anonymous
@@ -460,7 +489,16 @@ function onClick(event) {
   if (button?.id === 'login-cancel') return /** @type {HTMLDialogElement} */ (element('#login-dialog')).close();
 
   const link = event.target.closest('a');
-  if (!link || event.defaultPrevented || event.button !== 0 || event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+  if (
+    !link ||
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey ||
+    event.altKey
+  )
+    return;
   const url = new URL(link.href, location.href);
   const productId = link.dataset.productId;
   if (productId && link.dataset.list) {
@@ -495,14 +533,15 @@ function onRemoveFromCart(button) {
   if (!product) return;
   const line = removeFromCart(product.product_id);
   if (line) trackProductRemoved(product, line.quantity, loadCart().cartId);
-  render();
+  renderToken++;
+  cartView({ redraw: true });
 }
 
 /** @param {SubmitEvent} event */
 function onSearch(event) {
   event.preventDefault();
   const form = /** @type {HTMLFormElement} */ (event.target);
-  const query = String(new FormData(form).get('q') ?? '').trim();
+  const query = formText(new FormData(form), 'q');
   if (!query) return;
   trackProductsSearched(query);
   navigate(`${BASE}/search?q=${encodeURIComponent(query)}`);

@@ -1,5 +1,6 @@
 // The cart lives in the browser (localStorage), like a shop's guest cart: it survives reloads and
 // log-in, and the engine learns about it only through the events the store sends.
+/* global localStorage, crypto -- browser code */
 
 const CART_KEY = 'kairos-store.cart';
 
@@ -8,13 +9,16 @@ const CART_KEY = 'kairos-store.cart';
 
 /** @returns {Cart} */
 export function loadCart() {
+  /** @type {unknown} */
+  let parsed;
   try {
-    const raw = localStorage.getItem(CART_KEY);
-    const cart = raw ? /** @type {Partial<Cart>} */ (JSON.parse(raw)) : undefined;
-    if (cart && typeof cart.cartId === 'string' && Array.isArray(cart.lines)) return { cartId: cart.cartId, lines: cart.lines };
+    parsed = JSON.parse(localStorage.getItem(CART_KEY) ?? 'null');
   } catch {
     // A corrupt cart is replaced by an empty one.
   }
+  const cart = /** @type {Partial<Cart> | null | undefined} */ (parsed);
+  if (cart && typeof cart.cartId === 'string' && Array.isArray(cart.lines))
+    return { cartId: cart.cartId, lines: cart.lines };
   return { cartId: `cart-${crypto.randomUUID()}`, lines: [] };
 }
 

@@ -8,7 +8,7 @@ import { categoryById, popularIn, productById } from './catalogue.js';
 /**
  * @typedef {object} RailRequest
  * @property {'home' | 'product' | 'cart'} placement
- * @property {string} [itemId] the product the rail is about (product page, first cart line)
+ * @property {string} [itemId] the product the rail is about (product page), or the cart's items comma-separated
  * @property {number} n
  * @property {string} title heading when the engine recommends ("Recommended for you")
  * @property {string} fallbackCategory category id of the fallback ("Popular in <category>")
@@ -72,7 +72,10 @@ export async function loadRail(request) {
 
 // ---- live segments -------------------------------------------------------------------------------
 
-/** Segments this page has seen the visitor enter (and not exit) since it loaded. */
+/**
+ * Segments this page has seen the visitor enter (and not exit) since it loaded.
+ * @type {Set<string>}
+ */
 const memberships = new Set();
 /** @type {Set<(segments: ReadonlySet<string>) => void>} */
 const listeners = new Set();

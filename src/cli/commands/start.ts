@@ -30,6 +30,8 @@ export function banner(engine: RunningEngine): string {
     '',
     `  Collector   ${u}/v1/batch   (Segment-compatible: point any Segment SDK's host here)`,
     `  API         ${u}/v1/profiles/{userId}, ${u}/v1/recommendations`,
+    `  Demo store  ${u}/store/`,
+    `  Dashboard   ${u}/dashboard/`,
     `  API docs    ${u}/docs`,
     `  Health      ${u}/healthz   Metrics ${u}/metrics`,
     '',

@@ -214,6 +214,12 @@ export function decayedPopularity(m: InteractionMatrix, halfLifeSeconds: number)
   return pop;
 }
 
+/** The k most popular items, best first. */
+export function popularItems(pop: Float64Array, k: number): Int32Array {
+  const top = topOfDense(pop, k);
+  return top.items.slice(0, top.size);
+}
+
 function topOfDense(scores: Float64Array, k: number): TopK {
   const top = new TopK(k);
   for (let i = 0; i < scores.length; i++) if (scores[i]! > 0) top.offer(i, scores[i]!);
@@ -251,7 +257,7 @@ export function complementsOf(m: InteractionMatrix, k: number, minWeight: number
 /** Per-category top items by popularity (itemCategory −1 = no category). */
 export function categoryPopularity(pop: Float64Array, itemCategory: Int32Array, categoryCount: number, k: number) {
   if (k === 0 || categoryCount === 0) return emptyCsr(categoryCount);
-  const tops: (TopK | undefined)[] = new Array(categoryCount);
+  const tops: (TopK | undefined)[] = Array.from({ length: categoryCount }, () => undefined);
   for (let i = 0; i < pop.length; i++) {
     const c = i < itemCategory.length ? itemCategory[i]! : -1;
     if (c < 0 || c >= categoryCount || !(pop[i]! > 0)) continue;

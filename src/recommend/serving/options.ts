@@ -52,6 +52,8 @@ export interface RecommendationOptions {
   readonly sessionWeight?: number;
   /** Weight of the visitor's session on the product and cart placements. @default 0.25 */
   readonly contextSessionWeight?: number;
+  /** Weight of the cart items' neighbours next to their complements on the cart placement. @default 0.5 */
+  readonly cartSimilarWeight?: number;
   /** Weight of the popularity among the visitor's segments' members (max-normalised). @default 0.05 */
   readonly segmentPopularityWeight?: number;
   /** Weight of the global popularity (max-normalised): the tie-breaker, and the cold-start ranking. @default 0.01 */
@@ -129,6 +131,7 @@ export interface ResolvedRecommendationOptions {
   readonly sessionHalfLifeMs: number;
   readonly sessionWeight: number;
   readonly contextSessionWeight: number;
+  readonly cartSimilarWeight: number;
   readonly segmentPopularityWeight: number;
   readonly popularityWeight: number;
   readonly boostSegments: readonly string[];
@@ -154,7 +157,7 @@ export interface ResolvedRecommendationOptions {
 const KNOWN = [
   'model', 'modelOptions', 'retrainInterval', 'retrainEveryInteractions', 'minInteractions', 'neighbors', 'userCandidates',
   'complements', 'complementMinWeight', 'popularItems', 'categoryItems', 'segmentItems', 'popularityHalfLife', 'sessionItems',
-  'sessionHalfLife', 'sessionWeight', 'contextSessionWeight', 'segmentPopularityWeight', 'popularityWeight', 'boostSegments',
+  'sessionHalfLife', 'sessionWeight', 'contextSessionWeight', 'cartSimilarWeight', 'segmentPopularityWeight', 'popularityWeight', 'boostSegments',
   'categoryBoost', 'excludeSeen', 'excludePurchased', 'placements', 'defaultPlacement', 'defaultN', 'maxN', 'cacheTtl',
   'cacheMaxEntries', 'impressionsKept', 'evaluate', 'holdoutFraction', 'maxHoldout', 'keepVersions', 'readBatch',
   'pollInterval', 'tickInterval', 'snapshotInterval', 'segmentPopularity', 'segmentsOf',
@@ -234,9 +237,10 @@ export function resolveRecommendationOptions(partial: RecommendationOptions = {}
     sessionHalfLifeMs: duration('sessionHalfLife', partial.sessionHalfLife ?? '30m'),
     sessionWeight: num('sessionWeight', partial.sessionWeight ?? 1, 0),
     contextSessionWeight: num('contextSessionWeight', partial.contextSessionWeight ?? 0.25, 0),
+    cartSimilarWeight: num('cartSimilarWeight', partial.cartSimilarWeight ?? 0.5, 0),
     segmentPopularityWeight: num('segmentPopularityWeight', partial.segmentPopularityWeight ?? 0.05, 0),
     popularityWeight: num('popularityWeight', partial.popularityWeight ?? 0.01, 0),
-    boostSegments: Object.freeze([...boostSegments]),
+    boostSegments: Object.freeze([...(boostSegments as readonly string[])]),
     categoryBoost: num('categoryBoost', partial.categoryBoost ?? 0.5, 0),
     excludeSeen: bool('excludeSeen', partial.excludeSeen ?? true),
     excludePurchased: bool('excludePurchased', partial.excludePurchased ?? true),

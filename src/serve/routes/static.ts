@@ -5,11 +5,9 @@ import type { RouteModule } from '../app.js';
 export interface StaticRoutesDeps {
   /** Built SDK (`dist/sdk`): served at /sdk/ (kairos.min.js, kairos.esm.js). */
   readonly sdkDir?: string;
-  /** Web apps (`web/`): the demo store at /store/ and the dashboard at /. */
-  readonly webDir?: string;
 }
 
-/** Static files: the browser SDK and the web apps. Missing folders are skipped (e.g. before a build). */
+/** The built browser SDK at /sdk/ (skipped when it has not been built yet). The web apps are `webRoutes`. */
 export function staticRoutes(deps: StaticRoutesDeps): RouteModule {
   return async (app) => {
     let decorated = false;

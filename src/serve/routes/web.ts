@@ -59,10 +59,13 @@ export function webRoutes(deps: WebRoutesDeps = {}): RouteModule {
         const file = rest === '' ? undefined : resolve(root, rest);
         const inside = file !== undefined && file.startsWith(root + sep);
         if (inside && existsSync(file) && statSync(file).isFile()) {
-          return reply.header('cache-control', 'no-cache').sendFile(file.slice(root.length + 1), root, { cacheControl: false });
+          return reply
+            .header('cache-control', 'no-cache')
+            .sendFile(file.slice(root.length + 1), root, { cacheControl: false });
         }
         if (ASSET_EXTENSIONS.has(extname(rest))) throw ServeErrors.create('SERVE_NOT_FOUND', `No file /${app}/${rest}`);
-        if (!existsSync(resolve(root, 'index.html'))) throw ServeErrors.create('SERVE_NOT_FOUND', `The ${app} app is not installed`);
+        if (!existsSync(resolve(root, 'index.html')))
+          throw ServeErrors.create('SERVE_NOT_FOUND', `The ${app} app is not installed`);
         return reply.header('cache-control', 'no-cache').sendFile('index.html', root, { cacheControl: false });
       };
     };

@@ -95,8 +95,16 @@ export function resolveRedisStateStoreOptions(options: RedisStateStoreOptions): 
   return Object.freeze({
     url: options.url,
     namespace,
-    commandTimeoutMs: positiveDuration('commandTimeoutMs', options.commandTimeoutMs, REDIS_STATE_STORE_DEFAULTS.commandTimeoutMs),
-    connectTimeoutMs: positiveDuration('connectTimeoutMs', options.connectTimeoutMs, REDIS_STATE_STORE_DEFAULTS.connectTimeoutMs),
+    commandTimeoutMs: positiveDuration(
+      'commandTimeoutMs',
+      options.commandTimeoutMs,
+      REDIS_STATE_STORE_DEFAULTS.commandTimeoutMs,
+    ),
+    connectTimeoutMs: positiveDuration(
+      'connectTimeoutMs',
+      options.connectTimeoutMs,
+      REDIS_STATE_STORE_DEFAULTS.connectTimeoutMs,
+    ),
     maxReconnectDelayMs: positiveDuration(
       'maxReconnectDelayMs',
       options.maxReconnectDelayMs,

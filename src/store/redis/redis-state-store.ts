@@ -85,7 +85,8 @@ export class RedisStateStore implements StateStore {
     let lastError = '';
     redis.on('error', (error: Error) => {
       // ioredis reports every failed reconnect; log each distinct cause once per outage.
-      if (error.message !== lastError) logger.warn({ err: error, namespace: resolved.namespace }, 'redis state store connection error');
+      if (error.message !== lastError)
+        logger.warn({ err: error, namespace: resolved.namespace }, 'redis state store connection error');
       lastError = error.message;
     });
     redis.on('ready', () => {
@@ -163,7 +164,13 @@ export class RedisStateStore implements StateStore {
     this.assertOpen();
     if (limit <= 0) return [];
     const entries = await this.run('readOutbox', false, () =>
-      this.redis.xrangeBuffer(this.keys.outbox(partition), `${Math.max(0, Math.floor(afterSeq)) + 1}-0`, '+', 'COUNT', limit),
+      this.redis.xrangeBuffer(
+        this.keys.outbox(partition),
+        `${Math.max(0, Math.floor(afterSeq)) + 1}-0`,
+        '+',
+        'COUNT',
+        limit,
+      ),
     );
     const records: OutboxRecord[] = [];
     for (const [id, fields] of entries) {
@@ -240,7 +247,9 @@ export class RedisStateStore implements StateStore {
     }
     for (const key of commit.deletes) keys.push(k.value(key));
     for (const record of commit.outbox) args.push(encodeValue(record));
-    const [applied, current] = await this.run('commit', true, () => this.redis.kairosCommit(keys.length, ...keys, ...args));
+    const [applied, current] = await this.run('commit', true, () =>
+      this.redis.kairosCommit(keys.length, ...keys, ...args),
+    );
     if (applied !== 1) {
       throw StoreErrors.create('STORE_FENCED', `partition ${partition} is owned by token ${current}`, {
         details: { partition, token, current: Number(current) },
@@ -324,9 +333,13 @@ async function checkServer(redis: Client, keys: RedisKeys): Promise<void> {
   await redis.set(keys.layout, LAYOUT_VERSION, 'NX');
   const layout = await redis.get(keys.layout);
   if (layout !== LAYOUT_VERSION) {
-    throw StoreErrors.create('STORE_INVALID_OPTIONS', `Namespace has key layout ${layout}, this build knows ${LAYOUT_VERSION}`, {
-      details: { field: 'namespace', layout },
-    });
+    throw StoreErrors.create(
+      'STORE_INVALID_OPTIONS',
+      `Namespace has key layout ${layout}, this build knows ${LAYOUT_VERSION}`,
+      {
+        details: { field: 'namespace', layout },
+      },
+    );
   }
 }
 

@@ -26,27 +26,46 @@ end
 local np, nd, no = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local skip = tonumber(ARGV[5]) + 1
 local index = KEYS[5]
-for i = 1, np do
-  local key = KEYS[6 + i]
-  redis.call('SET', key, ARGV[7 + i])
-  redis.call('ZADD', index, 0, string.sub(key, skip)) -- index
+-- Batched MSET/ZADD (DEL/ZREM) of up to 500 keys per call: half the script time of one call per key.
+local i = 1
+while i <= np do
+  local last = math.min(i + 499, np)
+  local kv, members = {}, {}
+  for j = i, last do
+    local key = KEYS[6 + j]
+    kv[#kv + 1] = key
+    kv[#kv + 1] = ARGV[7 + j]
+    members[#members + 1] = 0
+    members[#members + 1] = string.sub(key, skip)
+  end
+  redis.call('MSET', unpack(kv))
+  redis.call('ZADD', index, unpack(members)) -- index
+  i = last + 1
 end
-for i = 1, nd do
-  local key = KEYS[6 + np + i]
-  redis.call('DEL', key)
-  redis.call('ZREM', index, string.sub(key, skip)) -- index
+i = 1
+while i <= nd do
+  local last = math.min(i + 499, nd)
+  local names, members = {}, {}
+  for j = i, last do
+    local key = KEYS[6 + np + j]
+    names[#names + 1] = key
+    members[#members + 1] = string.sub(key, skip)
+  end
+  redis.call('DEL', unpack(names))
+  redis.call('ZREM', index, unpack(members)) -- index
+  i = last + 1
 end
-local last = 0
+local seq = 0
 if no > 0 then
-  last = redis.call('INCRBY', KEYS[3], no)
-  for i = 1, no do
-    redis.call('XADD', KEYS[4], string.format('%d-0', last - no + i), 'v', ARGV[7 + np + i])
+  seq = redis.call('INCRBY', KEYS[3], no)
+  for j = 1, no do
+    redis.call('XADD', KEYS[4], string.format('%d-0', seq - no + j), 'v', ARGV[7 + np + j])
   end
 else
-  last = tonumber(redis.call('GET', KEYS[3]) or '0')
+  seq = tonumber(redis.call('GET', KEYS[3]) or '0')
 end
 redis.call('SET', KEYS[2], ARGV[6])
-return {1, last}
+return {1, seq}
 `;
 
 /**

@@ -8,7 +8,13 @@ const servicesScript = fileURLToPath(new URL('../../../scripts/services.sh', imp
 
 function redisAnswers(port: number): boolean {
   try {
-    return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'ping'], { encoding: 'utf8', timeout: 5_000 }).trim() === 'PONG';
+    return (
+      execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(port), 'ping'], {
+        encoding: 'utf8',
+        timeout: 5_000,
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim() === 'PONG'
+    );
   } catch {
     return false;
   }
@@ -36,7 +42,9 @@ export async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -59,13 +67,25 @@ export class PrivateRedis {
   async start(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--enable-debug-command', 'yes'],
+      [
+        '--port',
+        String(this.port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--enable-debug-command',
+        'yes',
+      ],
       { stdio: 'ignore' },
     );
     this.child = child;
     const deadline = Date.now() + 10_000;
     while (!redisAnswers(this.port)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`private redis-server on ${this.port} did not start`);
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`private redis-server on ${this.port} did not start`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
@@ -80,7 +100,10 @@ export class PrivateRedis {
   }
 
   cli(...args: string[]): string {
-    return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...args], { encoding: 'utf8', timeout: 10_000 }).trim();
+    return execFileSync('redis-cli', ['-h', '127.0.0.1', '-p', String(this.port), ...args], {
+      encoding: 'utf8',
+      timeout: 10_000,
+    }).trim();
   }
 
   /** Runs a redis-cli command without waiting for it (e.g. DEBUG SLEEP). */

@@ -1,0 +1,333 @@
+/**
+ * Redis StateStore beside the embedded (lmdb) one, in the same run: commit throughput for realistic
+ * stream steps (200 profile-state puts of ~500 bytes + 20 timer keys + checkpoint + 5 outbox records,
+ * one atomic commit each) from 1 and 4 partitions, and `getMany` latency for 100 keys. Also what the
+ * lexicographic index costs (the same commit script without its index lines, and memory per key), what
+ * auto-pipelining buys concurrent readers, and msgpack vs JSON for the values.
+ *
+ * Needs Redis on 127.0.0.1:6379 (scripts/services.sh starts it). Uses its own namespace and removes it.
+ * Run: npx tsx bench/state-redis.ts [--seconds 3]. Writes bench/results/state-redis.json.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { createRedisStateStore, LmdbStateStore, type StateCommit, type StateStore } from '../src/store/index.js';
+import { decodeValue, encodeValue } from '../src/store/redis/codec.js';
+import { redisKeys } from '../src/store/redis/keys.js';
+import { COMMIT_LUA } from '../src/store/redis/scripts.js';
+import { percentile, round, writeResults, type BenchResult } from './lib/results.js';
+
+const secondsArg = process.argv.indexOf('--seconds');
+const SECONDS = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 3;
+const URL = 'redis://127.0.0.1:6379';
+const USERS = 50_000;
+const PUTS = 200;
+const TIMERS = 20;
+const OUTBOX = 5;
+const KEYS_PER_COMMIT = PUTS + TIMERS;
+const T0 = Date.UTC(2026, 10, 1);
+
+/** A profile-state blob of about 500 bytes as msgpack (what the stream keeps per visitor). */
+function profileState(user: number, step: number): Record<string, unknown> {
+  return {
+    profileId: `u:user-${user}`,
+    userId: `user-${user}`,
+    anonymousIds: [`anon-${user}-a`, `anon-${user}-b`],
+    traits: { plan: user % 3 === 0 ? 'pro' : 'free', country: 'FR', signupMs: T0 - user * 1000 },
+    features: { views10m: step % 17, adds30m: step % 3, revenue30d: (user % 50) * 12.5, lastSeenMs: T0 + step * 20 },
+    windows: Array.from({ length: 12 }, (_, i) => [T0 + i * 60_000, (step + i) % 9]),
+    recent: Array.from({ length: 10 }, (_, i) => `p-${(user * 31 + i) % 20_000}`),
+    segments: [{ id: 'high-intent', version: 3, since: T0 }],
+    updatedAt: T0 + step * 20,
+  };
+}
+
+function makeStep(partition: number, n: number): StateCommit {
+  const puts: [string, unknown][] = [];
+  for (let i = 0; i < PUTS; i++) {
+    const user = ((n * PUTS + i) * 7919) % USERS;
+    puts.push([`s/u:user-${user}`, profileState(user, n)]);
+  }
+  for (let i = 0; i < TIMERS; i++) {
+    const time = String(T0 + n * 1000 + i).padStart(15, '0');
+    puts.push([`t/${partition}/event/${time}/u:user-${(n * TIMERS + i) % USERS}\u0000segments\u0000w${i}`, 1]);
+  }
+  const outbox = Array.from({ length: OUTBOX }, (_, i) => ({
+    kind: i % 2 === 0 ? 'enter' : 'exit',
+    segmentId: 'high-intent',
+    version: 3,
+    profileKey: `u:user-${(n + i) % USERS}`,
+    eventTimeMs: T0 + n * 20,
+  }));
+  return {
+    puts,
+    deletes: [],
+    checkpoint: {
+      offset: n * 100,
+      meta: { watermarkMs: T0 + n * 20 - 5000, maxEventTimeMs: T0 + n * 20, batchSeq: n },
+    },
+    outbox,
+  };
+}
+
+type Commit = (partition: number, step: StateCommit) => Promise<void>;
+
+/** Commits/s from `partitions` concurrent owners, each committing one step after another. */
+async function commitRate(
+  commit: Commit,
+  partitions: number,
+): Promise<{ commitsPerS: number; p50Ms: number; p99Ms: number }> {
+  // Steps are built ahead so the figure is the store's, not the generator's.
+  const steps = Array.from({ length: 64 }, (_, n) => makeStep(0, n + 1));
+  const latencies: number[] = [];
+  let commits = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: partitions }, async (_, p) => {
+      for (let n = 0; performance.now() < deadline; n++) {
+        const started = performance.now();
+        await commit(p, steps[n % steps.length]!);
+        latencies.push(performance.now() - started);
+        commits++;
+      }
+    }),
+  );
+  latencies.sort((a, b) => a - b);
+  return { commitsPerS: commits / SECONDS, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99) };
+}
+
+async function ownerCommit(store: StateStore, partitions: number): Promise<Commit> {
+  const handles = await Promise.all(Array.from({ length: partitions }, (_, p) => store.acquire(p, 'bench')));
+  return (p, step) => handles[p]!.commit(step);
+}
+
+async function getManyLatency(
+  store: StateStore,
+  keys: number,
+): Promise<{ p50Ms: number; p99Ms: number; keysPerS: number }> {
+  const latencies: number[] = [];
+  const deadline = performance.now() + SECONDS * 1000;
+  let n = 0;
+  while (performance.now() < deadline) {
+    const batch = Array.from({ length: keys }, (_, i) => `s/u:user-${((n * keys + i) * 104_729) % USERS}`);
+    const started = performance.now();
+    const values = await store.getMany(batch);
+    latencies.push(performance.now() - started);
+    if (values.length !== keys) throw new Error('getMany lost values');
+    n++;
+  }
+  latencies.sort((a, b) => a - b);
+  return { p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), keysPerS: (n * keys) / SECONDS };
+}
+
+/** Keys/s read by `concurrency` readers each fetching `keys` keys at a time (API-like load). */
+async function concurrentReads(store: StateStore, concurrency: number, keys: number): Promise<number> {
+  let read = 0;
+  const deadline = performance.now() + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async (_, r) => {
+      for (let n = 0; performance.now() < deadline; n++) {
+        const batch = Array.from({ length: keys }, (_, i) => `s/u:user-${((n * 131 + r * 7 + i) * 104_729) % USERS}`);
+        read += (await store.getMany(batch)).length;
+      }
+    }),
+  );
+  return read / SECONDS;
+}
+
+const results: BenchResult[] = [];
+const ns = `kairos-bench:${process.pid}`;
+const lmdbDir = mkdtempSync(join(tmpdir(), 'kairos-bench-state-'));
+const redisStore = await createRedisStateStore({ url: URL, namespace: ns });
+const lmdbStore = new LmdbStateStore({ dir: lmdbDir });
+
+try {
+  // ---- commits --------------------------------------------------------------------------------------
+  for (const partitions of [1, 4]) {
+    const lmdb = await commitRate(await ownerCommit(lmdbStore, partitions), partitions);
+    const redis = await commitRate(await ownerCommit(redisStore, partitions), partitions);
+    console.log(
+      `${partitions} partition(s): redis ${round(redis.commitsPerS)} commits/s, lmdb ${round(lmdb.commitsPerS)} commits/s`,
+    );
+    results.push(
+      {
+        metric: `commits/s, ${partitions} partition(s) committing concurrently (${KEYS_PER_COMMIT} keys + checkpoint + ${OUTBOX} outbox each)`,
+        value: round(redis.commitsPerS),
+        unit: 'commits/s',
+        baseline: 'embedded lmdb StateStore, same steps (measured just before)',
+        baselineValue: round(lmdb.commitsPerS),
+        ratio: round(redis.commitsPerS / lmdb.commitsPerS, 3),
+      },
+      {
+        metric: `keys written/s, ${partitions} partition(s)`,
+        value: round(redis.commitsPerS * KEYS_PER_COMMIT),
+        unit: 'keys/s',
+        baseline: 'embedded lmdb StateStore, same steps',
+        baselineValue: round(lmdb.commitsPerS * KEYS_PER_COMMIT),
+        ratio: round(redis.commitsPerS / lmdb.commitsPerS, 3),
+      },
+      {
+        metric: `commit latency p99, ${partitions} partition(s)`,
+        value: round(redis.p99Ms, 2),
+        unit: 'ms',
+        baseline: 'embedded lmdb StateStore commit p99',
+        baselineValue: round(lmdb.p99Ms, 2),
+        ratio: round(redis.p99Ms / lmdb.p99Ms, 3),
+      },
+    );
+  }
+
+  // ---- what the lexicographic index costs -----------------------------------------------------------
+  {
+    const raw = new Redis(URL);
+    const keys = redisKeys(`${ns}:noindex`);
+    const noIndexLua = COMMIT_LUA.split('\n')
+      .filter((line) => !line.trim().endsWith('-- index'))
+      .join('\n');
+    const sha = (await raw.script('LOAD', noIndexLua)) as string;
+    await raw.set(keys.fence(0), '1');
+    await raw.set(keys.epoch, 'e');
+    // The same arguments commitAs sends, to the script without its index lines.
+    const commitNoIndex: Commit = async (p, step) => {
+      const k: (string | Buffer | number)[] = [
+        keys.fence(p),
+        keys.checkpoint(p),
+        keys.outboxSeq(p),
+        keys.outbox(p),
+        keys.index,
+        keys.epoch,
+      ];
+      const args: (string | Buffer | number)[] = [
+        '1',
+        step.puts.length,
+        0,
+        step.outbox.length,
+        keys.valuePrefixBytes,
+        encodeValue(step.checkpoint),
+        'e',
+      ];
+      for (const [key, value] of step.puts) {
+        k.push(keys.value(key));
+        args.push(encodeValue(value));
+      }
+      for (const record of step.outbox) args.push(encodeValue(record));
+      await raw.evalsha(sha, k.length, ...k, ...args);
+    };
+    const without = await commitRate(commitNoIndex, 1);
+    const withIndex = await commitRate(await ownerCommit(redisStore, 1), 1);
+    results.push({
+      metric: 'commits/s with the lexicographic index (every key also in one ZSET), 1 partition',
+      value: round(withIndex.commitsPerS),
+      unit: 'commits/s',
+      baseline: 'the same commit script without its ZADD/ZREM lines (no scan possible)',
+      baselineValue: round(without.commitsPerS),
+      ratio: round(withIndex.commitsPerS / without.commitsPerS, 3),
+    });
+    let cursor = '0';
+    do {
+      const [next, found] = await raw.scan(cursor, 'MATCH', keys.pattern, 'COUNT', 1000);
+      cursor = next;
+      if (found.length > 0) await raw.unlink(...found);
+    } while (cursor !== '0');
+
+    const indexBytes = Number(await raw.memory('USAGE', redisKeys(ns).index, 'SAMPLES', 0));
+    const members = await raw.zcard(redisKeys(ns).index);
+    const sample = await raw.zrange(redisKeys(ns).index, 0, 199);
+    let valueBytes = 0;
+    for (const key of sample) valueBytes += Number(await raw.memory('USAGE', redisKeys(ns).value(key), 'SAMPLES', 0));
+    const perValueKey = valueBytes / sample.length;
+    const perIndexEntry = indexBytes / members;
+    console.log(`index: ${members} members, ${round(perIndexEntry)} B/entry; value keys ${round(perValueKey)} B/key`);
+    results.push({
+      metric: `memory of the lex index per key (${members} keys)`,
+      value: round(perIndexEntry),
+      unit: 'bytes/key',
+      baseline: 'memory of the value key itself (MEMORY USAGE, mean of 200 keys)',
+      baselineValue: round(perValueKey),
+      ratio: round(perIndexEntry / perValueKey, 3),
+    });
+    raw.disconnect();
+  }
+
+  // ---- reads ----------------------------------------------------------------------------------------
+  const lmdbRead = await getManyLatency(lmdbStore, 100);
+  const redisRead = await getManyLatency(redisStore, 100);
+  results.push(
+    {
+      metric: 'getMany(100 keys) latency p50, one caller',
+      value: round(redisRead.p50Ms, 3),
+      unit: 'ms',
+      baseline: 'embedded lmdb StateStore getMany p50 (in-process, memory-mapped)',
+      baselineValue: round(lmdbRead.p50Ms, 3),
+      ratio: round(redisRead.p50Ms / lmdbRead.p50Ms, 3),
+    },
+    {
+      metric: 'getMany(100 keys) latency p99, one caller',
+      value: round(redisRead.p99Ms, 3),
+      unit: 'ms',
+      baseline: 'embedded lmdb StateStore getMany p99',
+      baselineValue: round(lmdbRead.p99Ms, 3),
+      ratio: round(redisRead.p99Ms / lmdbRead.p99Ms, 3),
+    },
+  );
+  const piped = await concurrentReads(redisStore, 64, 10);
+  const plainStore = await createRedisStateStore({ url: URL, namespace: ns, autoPipelining: false });
+  const plain = await concurrentReads(plainStore, 64, 10);
+  await plainStore.close();
+  results.push({
+    metric: 'keys/s read by 64 concurrent callers of getMany(10 keys), auto-pipelining on (default)',
+    value: round(piped),
+    unit: 'keys/s',
+    baseline: 'the same with autoPipelining: false',
+    baselineValue: round(plain),
+    ratio: round(piped / plain, 3),
+  });
+
+  // ---- codec ----------------------------------------------------------------------------------------
+  {
+    const values = Array.from({ length: 2_000 }, (_, i) => profileState(i, i));
+    const time = (fn: () => void) => {
+      const started = performance.now();
+      for (let r = 0; r < 20; r++) fn();
+      return ((performance.now() - started) * 1000) / (20 * values.length);
+    };
+    const mpUs = time(() => {
+      for (const v of values) decodeValue(encodeValue(v));
+    });
+    const jsonUs = time(() => {
+      for (const v of values) JSON.parse(Buffer.from(JSON.stringify(v)).toString('utf8'));
+    });
+    const mpBytes = values.reduce((s, v) => s + encodeValue(v).length, 0) / values.length;
+    const jsonBytes = values.reduce((s, v) => s + Buffer.byteLength(JSON.stringify(v)), 0) / values.length;
+    results.push(
+      {
+        metric: 'value encode + decode (msgpackr, chosen)',
+        value: round(mpUs, 2),
+        unit: 'µs/value',
+        baseline: 'JSON.stringify + Buffer + JSON.parse of the same values',
+        baselineValue: round(jsonUs, 2),
+        ratio: round(mpUs / jsonUs, 3),
+      },
+      {
+        metric: 'value size (msgpackr, chosen)',
+        value: round(mpBytes),
+        unit: 'bytes',
+        baseline: 'JSON of the same values',
+        baselineValue: round(jsonBytes),
+        ratio: round(mpBytes / jsonBytes, 3),
+      },
+    );
+  }
+} finally {
+  await redisStore.drop();
+  await redisStore.close();
+  await lmdbStore.close();
+  rmSync(lmdbDir, { recursive: true, force: true });
+}
+
+writeResults(
+  'state-redis',
+  results,
+  `Redis 7.0 on 127.0.0.1 without persistence (no AOF, no RDB) vs lmdb with its default durable commits, both on this 2-core machine with the benchmark on the same cores. ${SECONDS}s per figure. A step = ${PUTS} profile-state puts (~500 B msgpack) + ${TIMERS} timer keys + checkpoint + ${OUTBOX} outbox records, one atomic commit (one Lua script in Redis). With appendfsync always, Redis would add an fsync per commit (≈0.25 ms here).`,
+);
