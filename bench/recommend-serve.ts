@@ -112,7 +112,7 @@ function startChild(role: 'engine' | 'hello', extra: string[] = []): Promise<{ c
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolvePromise, reject) => {
-    const lines = createInterface({ input: child.stdout! });
+    const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
       if (line.startsWith('LISTENING ')) resolvePromise({ child, url: line.slice(10) });
     });
@@ -286,7 +286,7 @@ async function scoringCost(file: string): Promise<{ serving: { p50: number; p99:
   const servingCost = time((user, session) =>
     serving.score({
       placement: 'home', n: 10, user, sessionItems: session, sessionWeights: session.map(() => 1), contextItems: [], contextCategory: -1,
-      exclude: session, excludeHistory: true, segments: [], boostCategory: -1, categoryOf: (i) => catalogue.categoryOf(i), isAvailable: () => true,
+      exclude: session, excludeHistory: true, segments: [], boostCategory: -1, catalogue,
     }),
   );
   const denseCost = time((user, session) => {

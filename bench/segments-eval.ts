@@ -10,9 +10,21 @@
 import { ManualClock, encodePayload, type KairosEvent } from '../src/core/index.js';
 import { MemoryEventLog } from '../src/log/index.js';
 import { createProfileOperator } from '../src/profiles/index.js';
-import { createSegmentsOperator, validateDefinition, type ActiveSegmentVersion, type Condition } from '../src/segments/index.js';
+import {
+  createSegmentsOperator,
+  validateDefinition,
+  type ActiveSegmentVersion,
+  type Condition,
+} from '../src/segments/index.js';
 import { MemoryStateStore } from '../src/store/index.js';
-import { PartitionTask, resolveStreamOptions, type KeyState, type KeyedContext, type KeyedOperator, type Pipeline } from '../src/stream/index.js';
+import {
+  PartitionTask,
+  resolveStreamOptions,
+  type KeyState,
+  type KeyedContext,
+  type KeyedOperator,
+  type Pipeline,
+} from '../src/stream/index.js';
 import { writeResults, type BenchResult } from './lib/results.js';
 
 const arg = (name: string, fallback: number) => {
@@ -26,44 +38,139 @@ const T0 = Date.UTC(2026, 10, 1);
 
 function rules(): ActiveSegmentVersion[] {
   const out: { id: string; condition: Condition }[] = [
-    { id: 'high-intent', condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 3 } },
-    { id: 'cart-abandoner', condition: { sequence: [{ event: 'Product Added' }, { absent: { event: 'Order Completed' }, for: '30m' }] } },
+    {
+      id: 'high-intent',
+      condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 3 },
+    },
+    {
+      id: 'cart-abandoner',
+      condition: { sequence: [{ event: 'Product Added' }, { absent: { event: 'Order Completed' }, for: '30m' }] },
+    },
     {
       id: 'big-spender',
-      condition: { all: [{ sum: { event: 'Order Completed', of: 'properties.revenue', within: '30d' }, gte: 500 }, { trait: 'plan', in: ['pro', 'enterprise'] }] },
+      condition: {
+        all: [
+          { sum: { event: 'Order Completed', of: 'properties.revenue', within: '30d' }, gte: 500 },
+          { trait: 'plan', in: ['pro', 'enterprise'] },
+        ],
+      },
     },
   ];
-  for (const within of ['5m', '10m', '30m']) for (const gt of [2, 3, 5]) out.push({ id: `views-${within}-${gt}`, condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within }, gt } });
+  for (const within of ['5m', '10m', '30m'])
+    for (const gt of [2, 3, 5])
+      out.push({
+        id: `views-${within}-${gt}`,
+        condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within }, gt },
+      });
   for (let k = 0; k < 10; k++) {
-    out.push({ id: `cat-${k}-fan`, condition: { count: { event: ['Product Viewed', 'Product Added'], where: { 'properties.category': { eq: `cat-${k}` } }, within: '10m' }, gte: 2 } });
+    out.push({
+      id: `cat-${k}-fan`,
+      condition: {
+        count: {
+          event: ['Product Viewed', 'Product Added'],
+          where: { 'properties.category': { eq: `cat-${k}` } },
+          within: '10m',
+        },
+        gte: 2,
+      },
+    });
   }
-  for (const [within, gte] of [['1h', 50], ['1h', 200], ['7d', 200], ['7d', 1000], ['30d', 1000], ['30d', 3000]] as const) {
-    out.push({ id: `revenue-${within}-${gte}`, condition: { sum: { event: 'Order Completed', of: 'properties.revenue', within }, gte } });
+  for (const [within, gte] of [
+    ['1h', 50],
+    ['1h', 200],
+    ['7d', 200],
+    ['7d', 1000],
+    ['30d', 1000],
+    ['30d', 3000],
+  ] as const) {
+    out.push({
+      id: `revenue-${within}-${gte}`,
+      condition: { sum: { event: 'Order Completed', of: 'properties.revenue', within }, gte },
+    });
   }
-  for (const [within, gte] of [['30m', 3], ['30m', 5], ['1d', 3], ['1d', 8]] as const) {
-    out.push({ id: `explorer-${within}-${gte}`, condition: { distinct: { event: 'Product Viewed', of: 'properties.category', within }, gte } });
+  for (const [within, gte] of [
+    ['30m', 3],
+    ['30m', 5],
+    ['1d', 3],
+    ['1d', 8],
+  ] as const) {
+    out.push({
+      id: `explorer-${within}-${gte}`,
+      condition: { distinct: { event: 'Product Viewed', of: 'properties.category', within }, gte },
+    });
   }
   out.push(
-    { id: 'view-add', condition: { sequence: [{ event: 'Product Viewed' }, { event: 'Product Added' }], within: '30m' } },
-    { id: 'funnel', condition: { sequence: [{ event: 'Product Viewed' }, { event: 'Product Added' }, { event: 'Checkout Started' }], within: '1h' } },
-    { id: 'abandon-1h', condition: { sequence: [{ event: 'Product Added' }, { absent: { event: 'Order Completed' }, for: '1h' }] } },
-    { id: 'checkout-stall', condition: { sequence: [{ event: 'Checkout Started' }, { absent: { event: 'Order Completed' }, for: '15m' }] } },
-    { id: 'came-back', condition: { sequence: [{ event: 'Product Viewed' }, { absent: { event: 'Product Viewed' }, for: '20m' }, { event: 'Product Viewed' }] } },
+    {
+      id: 'view-add',
+      condition: { sequence: [{ event: 'Product Viewed' }, { event: 'Product Added' }], within: '30m' },
+    },
+    {
+      id: 'funnel',
+      condition: {
+        sequence: [{ event: 'Product Viewed' }, { event: 'Product Added' }, { event: 'Checkout Started' }],
+        within: '1h',
+      },
+    },
+    {
+      id: 'abandon-1h',
+      condition: { sequence: [{ event: 'Product Added' }, { absent: { event: 'Order Completed' }, for: '1h' }] },
+    },
+    {
+      id: 'checkout-stall',
+      condition: { sequence: [{ event: 'Checkout Started' }, { absent: { event: 'Order Completed' }, for: '15m' }] },
+    },
+    {
+      id: 'came-back',
+      condition: {
+        sequence: [
+          { event: 'Product Viewed' },
+          { absent: { event: 'Product Viewed' }, for: '20m' },
+          { event: 'Product Viewed' },
+        ],
+      },
+    },
     { id: 'binge', condition: { count: { event: 'Product Viewed', within: '1h' }, gte: 10 } },
-    { id: 'pricey-add', condition: { count: { event: 'Product Added', where: { 'properties.price': { gte: 100 } }, within: '1h' }, gte: 1 } },
+    {
+      id: 'pricey-add',
+      condition: {
+        count: { event: 'Product Added', where: { 'properties.price': { gte: 100 } }, within: '1h' },
+        gte: 1,
+      },
+    },
     { id: 'pro', condition: { trait: 'plan', eq: 'pro' } },
     { id: 'paid', condition: { trait: 'plan', in: ['pro', 'enterprise'] } },
     { id: 'has-email', condition: { trait: 'email', exists: true } },
-    { id: 'free-window-shopper', condition: { all: [{ trait: 'plan', eq: 'free' }, { not: { count: { event: 'Order Completed', within: '7d' }, gte: 1 } }] } },
+    {
+      id: 'free-window-shopper',
+      condition: {
+        all: [{ trait: 'plan', eq: 'free' }, { not: { count: { event: 'Order Completed', within: '7d' }, gte: 1 } }],
+      },
+    },
     {
       id: 'engaged',
-      condition: { any: [{ count: { event: 'Product Viewed', within: '10m' }, gte: 5 }, { count: { event: 'Product Added', within: '10m' }, gte: 2 }] },
+      condition: {
+        any: [
+          { count: { event: 'Product Viewed', within: '10m' }, gte: 5 },
+          { count: { event: 'Product Added', within: '10m' }, gte: 2 },
+        ],
+      },
     },
-    { id: 'quiet', condition: { not: { count: { event: ['Product Viewed', 'Product Added'], within: '30m' }, gte: 1 } } },
+    {
+      id: 'quiet',
+      condition: { not: { count: { event: ['Product Viewed', 'Product Added'], within: '30m' }, gte: 1 } },
+    },
     {
       id: 'mixed',
       condition: {
-        all: [{ any: [{ trait: 'plan', eq: 'pro' }, { sum: { event: 'Order Completed', of: 'properties.revenue', within: '1h' }, gte: 100 }] }, { not: { trait: 'email', exists: false } }],
+        all: [
+          {
+            any: [
+              { trait: 'plan', eq: 'pro' },
+              { sum: { event: 'Order Completed', of: 'properties.revenue', within: '1h' }, gte: 100 },
+            ],
+          },
+          { not: { trait: 'email', exists: false } },
+        ],
       },
     },
     { id: 'hot-pro', condition: { all: [{ inSegment: 'high-intent' }, { inSegment: 'pro' }] } },
@@ -77,14 +184,38 @@ function rules(): ActiveSegmentVersion[] {
   });
 }
 
-const NAMES = ['Product Viewed', 'Product Viewed', 'Product Viewed', 'Product Viewed', 'Product Added', 'Checkout Started', 'Order Completed'];
+const NAMES = [
+  'Product Viewed',
+  'Product Viewed',
+  'Product Viewed',
+  'Product Viewed',
+  'Product Added',
+  'Checkout Started',
+  'Order Completed',
+];
 
 function event(i: number): KairosEvent {
   const user = (i * 7919) % USERS;
   const t = T0 + i * 20;
   const iso = new Date(t).toISOString();
-  const base = { messageId: `seg-bench-${i}`, userId: `user-${user}`, profileKey: `u:user-${user}`, timestamp: iso, eventTimeMs: t, receivedAt: iso, receivedAtMs: t };
-  if (i % 20 === 0) return { ...base, type: 'identify', traits: { plan: ['free', 'pro', 'enterprise'][user % 3], ...(user % 2 === 0 ? { email: `u${user}@example.com` } : {}) } };
+  const base = {
+    messageId: `seg-bench-${i}`,
+    userId: `user-${user}`,
+    profileKey: `u:user-${user}`,
+    timestamp: iso,
+    eventTimeMs: t,
+    receivedAt: iso,
+    receivedAtMs: t,
+  };
+  if (i % 20 === 0)
+    return {
+      ...base,
+      type: 'identify',
+      traits: {
+        plan: ['free', 'pro', 'enterprise'][user % 3],
+        ...(user % 2 === 0 ? { email: `u${user}@example.com` } : {}),
+      },
+    };
   if (i % 20 === 1) return { ...base, type: 'page', name: 'Home', properties: { path: '/' } };
   const name = NAMES[i % NAMES.length]!;
   return {
@@ -111,7 +242,9 @@ for (let i = 0; i < EVENTS; i += 5_000) {
   await log.append(batch);
 }
 
-async function measure(pipeline: Pipeline): Promise<{ eventsPerSecond: number; store: MemoryStateStore; changes: number }> {
+async function measure(
+  pipeline: Pipeline,
+): Promise<{ eventsPerSecond: number; store: MemoryStateStore; changes: number }> {
   const store = new MemoryStateStore();
   const clock = new ManualClock(T0 + EVENTS * 20);
   const options = resolveStreamOptions({ clock, pollMs: 1, maxBatchRecords: 2000 });
@@ -122,7 +255,8 @@ async function measure(pipeline: Pipeline): Promise<{ eventsPerSecond: number; s
   while (task.position < EVENTS) await task.step();
   const elapsed = (performance.now() - started) / 1000;
   await task.stop();
-  for (const r of await store.readOutbox(0, 0, 10_000_000)) if ((r.value as { kind?: string }).kind === 'segment') changes++;
+  for (const r of await store.readOutbox(0, 0, 10_000_000))
+    if ((r.value as { kind?: string }).kind === 'segment') changes++;
   return { eventsPerSecond: EVENTS / elapsed, store, changes };
 }
 
@@ -183,7 +317,9 @@ for (let run = 0; run < RUNS; run++) {
   baseline.push((await measure([createProfileOperator()])).eventsPerSecond);
   last = await measure([createProfileOperator(), createSegmentsOperator(definitions)]);
   withSegments.push(last.eventsPerSecond);
-  console.log(`run ${run + 1}: [profile] ${Math.round(baseline.at(-1)!)} ev/s, [profile, segments(50)] ${Math.round(withSegments.at(-1)!)} ev/s`);
+  console.log(
+    `run ${run + 1}: [profile] ${Math.round(baseline.at(-1)!)} ev/s, [profile, segments(50)] ${Math.round(withSegments.at(-1)!)} ev/s`,
+  );
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const cpuProfile: number[] = [];

@@ -233,7 +233,7 @@ try {
 
     const indexBytes = Number(await raw.memory('USAGE', redisKeys(ns).index, 'SAMPLES', 0));
     const members = await raw.zcard(redisKeys(ns).index);
-    const sample = await raw.zrange(redisKeys(ns).index, 0, 199);
+    const sample = await raw.zrange(redisKeys(ns).index, '0', '199');
     let valueBytes = 0;
     for (const key of sample) valueBytes += Number(await raw.memory('USAGE', redisKeys(ns).value(key), 'SAMPLES', 0));
     const perValueKey = valueBytes / sample.length;

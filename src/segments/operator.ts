@@ -1,7 +1,14 @@
 import type { KairosEvent } from '../core/index.js';
 import { PROFILE_OPERATOR, type ProfileState } from '../profiles/index.js';
 import type { FiredTimer, KeyedContext, KeyedOperator } from '../stream/index.js';
-import { compileDefinitions, eventIndexKeys, type CompiledDefinitions, type CompiledSegment, type Leaf, type Node } from './compile.js';
+import {
+  compileDefinitions,
+  eventIndexKeys,
+  type CompiledDefinitions,
+  type CompiledSegment,
+  type Leaf,
+  type Node,
+} from './compile.js';
 import {
   holdsSequence,
   shiftLeaf,
@@ -15,7 +22,11 @@ import {
   windowValue,
 } from './leaves.js';
 import { changeId, memberIndexKey } from './membership.js';
-import { resolveSegmentsOperatorOptions, type ResolvedSegmentsOperatorOptions, type SegmentsOperatorOptions } from './options.js';
+import {
+  resolveSegmentsOperatorOptions,
+  type ResolvedSegmentsOperatorOptions,
+  type SegmentsOperatorOptions,
+} from './options.js';
 import { valueAt } from './paths.js';
 import type { ActiveSegmentVersion, MembershipChange } from './types.js';
 
@@ -61,7 +72,10 @@ export interface SegmentsState {
  * at T = max(e, t, watermark). A wake-up timer at the earliest pending change makes exits happen with
  * no new event (also when the partition is idle: the watermark then follows the wall clock).
  */
-export function createSegmentsOperator(definitions: readonly ActiveSegmentVersion[], options: SegmentsOperatorOptions = {}): KeyedOperator {
+export function createSegmentsOperator(
+  definitions: readonly ActiveSegmentVersion[],
+  options: SegmentsOperatorOptions = {},
+): KeyedOperator {
   const opts = resolveSegmentsOperatorOptions(options);
   const defs = compileDefinitions(definitions, opts);
   return {
@@ -70,7 +84,9 @@ export function createSegmentsOperator(definitions: readonly ActiveSegmentVersio
       const existing = ctx.getState<SegmentsState>();
       const t = event.eventTimeMs;
       const target = Math.max(t, ctx.watermarkMs);
-      const run = existing ? new Evaluation(defs, opts, ctx, existing, true) : new Evaluation(defs, opts, ctx, { e: target, d: defs.fingerprint, l: {}, m: {} }, false);
+      const run = existing
+        ? new Evaluation(defs, opts, ctx, existing, true)
+        : new Evaluation(defs, opts, ctx, { e: target, d: defs.fingerprint, l: {}, m: {} }, false);
       if (!existing) run.fresh = true;
       run.handle(event, target);
       run.finish();
@@ -92,7 +108,9 @@ export function createSegmentsOperator(definitions: readonly ActiveSegmentVersio
       const other = decodeSegmentsState(defs, structuredClone(from as SegmentsState));
       const existing = ctx.getState<SegmentsState>();
       const T = Math.max(existing?.e ?? -Infinity, other.e, ctx.watermarkMs);
-      const run = existing ? new Evaluation(defs, opts, ctx, existing, true) : new Evaluation(defs, opts, ctx, { e: T, d: defs.fingerprint, l: {}, m: {} }, false);
+      const run = existing
+        ? new Evaluation(defs, opts, ctx, existing, true)
+        : new Evaluation(defs, opts, ctx, { e: T, d: defs.fingerprint, l: {}, m: {} }, false);
       run.reconcileIfNeeded();
       run.catchUp(T, false);
       run.mergeLeaves(other, T);
@@ -169,7 +187,12 @@ class Evaluation {
     const matched = this.insert(event, T, dirty);
     if (event.type === 'identify' && event.traits) for (const i of this.defs.traitSegments) dirty.add(i);
     if (matched === 'late-only') {
-      this.ctx.late({ messageId: event.messageId, eventTimeMs: event.eventTimeMs, evaluatedAtMs: T, reason: 'window-closed' });
+      this.ctx.late({
+        messageId: event.messageId,
+        eventTimeMs: event.eventTimeMs,
+        evaluatedAtMs: T,
+        reason: 'window-closed',
+      });
     }
     this.settle(T, dirtyAll ?? dirty);
     s.e = T;
@@ -203,7 +226,14 @@ class Evaluation {
     if (sequenceMasks) {
       for (const [leaf, mask] of sequenceMasks) {
         matched = true;
-        const next = insertSequence(leaf as Extract<Leaf, { kind: 'sequence' }>, s.l[leaf.id], event.eventTimeMs, mask, T, this.opts.maxSequenceEntries);
+        const next = insertSequence(
+          leaf as Extract<Leaf, { kind: 'sequence' }>,
+          s.l[leaf.id],
+          event.eventTimeMs,
+          mask,
+          T,
+          this.opts.maxSequenceEntries,
+        );
         if (next === undefined) continue;
         accepted = true;
         s.l[leaf.id] = next;

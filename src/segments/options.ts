@@ -60,7 +60,9 @@ export function resolveSegmentsOperatorOptions(options: SegmentsOperatorOptions 
   for (const field of ['bucketsPerWindow', 'maxGroups', 'maxSumEntries', 'maxSequenceEntries'] as const) {
     const value = resolved[field];
     if (!Number.isInteger(value) || value < 2) {
-      throw SegmentsErrors.create('SEGMENTS_INVALID_OPTIONS', `${field} must be an integer ≥ 2`, { details: { field, value } });
+      throw SegmentsErrors.create('SEGMENTS_INVALID_OPTIONS', `${field} must be an integer ≥ 2`, {
+        details: { field, value },
+      });
     }
   }
   return Object.freeze(resolved);
@@ -103,7 +105,9 @@ export interface ResolvedWebhookDispatcherOptions {
   readonly random: () => number;
 }
 
-export function resolveWebhookDispatcherOptions(options: WebhookDispatcherOptions = {}): ResolvedWebhookDispatcherOptions {
+export function resolveWebhookDispatcherOptions(
+  options: WebhookDispatcherOptions = {},
+): ResolvedWebhookDispatcherOptions {
   const resolved: ResolvedWebhookDispatcherOptions = {
     maxAttempts: options.maxAttempts ?? 8,
     backoffBaseMs: parseDuration(options.backoffBase ?? '1s', 'backoffBase'),
@@ -120,7 +124,9 @@ export function resolveWebhookDispatcherOptions(options: WebhookDispatcherOption
   for (const field of ['maxAttempts', 'batchSize'] as const) {
     const value = resolved[field];
     if (!Number.isInteger(value) || value < 1) {
-      throw SegmentsErrors.create('SEGMENTS_INVALID_OPTIONS', `${field} must be a positive integer`, { details: { field, value } });
+      throw SegmentsErrors.create('SEGMENTS_INVALID_OPTIONS', `${field} must be a positive integer`, {
+        details: { field, value },
+      });
     }
   }
   return Object.freeze(resolved);

@@ -135,13 +135,17 @@ export class SegmentService {
     const items: SegmentView[] = [];
     let after = options.after;
     for (;;) {
-      const page = await this.deps.metadata.list<StoredSegment>(SEGMENTS_COLLECTION, { limit, ...(after !== undefined ? { after } : {}) });
+      const page = await this.deps.metadata.list<StoredSegment>(SEGMENTS_COLLECTION, {
+        limit,
+        ...(after !== undefined ? { after } : {}),
+      });
       for (const { doc } of page.items) {
         after = doc.id;
         if (doc.deletedAt !== undefined) continue;
         items.push(await this.view(doc));
         // A full page may be followed by an empty one: a cursor is cheaper than a look-ahead.
-        if (items.length === limit) return page.next !== undefined || page.items.at(-1)?.id !== doc.id ? { items, next: doc.id } : { items };
+        if (items.length === limit)
+          return page.next !== undefined || page.items.at(-1)?.id !== doc.id ? { items, next: doc.id } : { items };
       }
       if (page.next === undefined) return { items };
     }
@@ -152,7 +156,8 @@ export class SegmentService {
     return this.exclusive(async () => {
       const all = await this.loadAll();
       const segment = all.get(id);
-      if (!segment || segment.deletedAt !== undefined) throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No segment "${id}"`, { details: { id } });
+      if (!segment || segment.deletedAt !== undefined)
+        throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No segment "${id}"`, { details: { id } });
       this.checkNotReferenced(id, all);
       const now = this.nowIso();
       for (const version of segment.versions) {
@@ -171,14 +176,28 @@ export class SegmentService {
     return this.exclusive(async () => {
       const all = await this.loadAll();
       const segment = all.get(id);
-      if (!segment || segment.deletedAt !== undefined) throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No segment "${id}"`, { details: { id } });
+      if (!segment || segment.deletedAt !== undefined)
+        throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No segment "${id}"`, { details: { id } });
       const version = segment.versions.find((v) => v.version === versionNumber);
-      if (!version) throw SegmentsErrors.create('SEGMENTS_VERSION_NOT_FOUND', `Segment "${id}" has no version ${versionNumber}`, { details: { id, version: versionNumber } });
+      if (!version)
+        throw SegmentsErrors.create('SEGMENTS_VERSION_NOT_FOUND', `Segment "${id}" has no version ${versionNumber}`, {
+          details: { id, version: versionNumber },
+        });
       if (version.state === state) return this.view(segment);
       if (!TRANSITIONS[version.state].includes(state)) {
-        throw SegmentsErrors.create('SEGMENTS_INVALID_TRANSITION', `Version ${versionNumber} is ${version.state}; it cannot become ${state}`, {
-          details: { id, version: versionNumber, from: version.state, to: state, allowed: TRANSITIONS[version.state] },
-        });
+        throw SegmentsErrors.create(
+          'SEGMENTS_INVALID_TRANSITION',
+          `Version ${versionNumber} is ${version.state}; it cannot become ${state}`,
+          {
+            details: {
+              id,
+              version: versionNumber,
+              from: version.state,
+              to: state,
+              allowed: TRANSITIONS[version.state],
+            },
+          },
+        );
       }
       if (state === 'shadow' || state === 'active') this.checkReferences(id, version.condition, all);
       if (version.state === 'active' && state === 'retired') this.checkNotReferenced(id, all);
@@ -197,7 +216,9 @@ export class SegmentService {
       const all = await this.loadAll();
       let segment = all.get(id);
       if (segment?.versions.some((v) => v.state === 'backfilling')) {
-        throw SegmentsErrors.create('SEGMENTS_BACKFILL_RUNNING', `A version of "${id}" is already backfilling`, { details: { id } });
+        throw SegmentsErrors.create('SEGMENTS_BACKFILL_RUNNING', `A version of "${id}" is already backfilling`, {
+          details: { id },
+        });
       }
       const now = this.nowIso();
       let version: StoredVersion | undefined;
@@ -206,17 +227,28 @@ export class SegmentService {
         this.checkReferences(id, definition.condition, all);
         segment ??= { id, name: definition.name, createdAt: now, updatedAt: now, nextVersion: 1, versions: [] };
         if (segment.deletedAt !== undefined) delete segment.deletedAt;
-        version = { version: segment.nextVersion++, state: 'draft', name: definition.name, condition: definition.condition, createdAt: now };
+        version = {
+          version: segment.nextVersion++,
+          state: 'draft',
+          name: definition.name,
+          condition: definition.condition,
+          createdAt: now,
+        };
         if (definition.description !== undefined) version.description = definition.description;
         segment.versions.push(version);
         segment.name = definition.name;
       } else {
-        if (!segment || segment.deletedAt !== undefined) throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No segment "${id}"`, { details: { id } });
+        if (!segment || segment.deletedAt !== undefined)
+          throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No segment "${id}"`, { details: { id } });
         version = [...segment.versions].reverse().find((v) => v.state === 'draft' || v.state === 'shadow');
         if (!version) {
-          throw SegmentsErrors.create('SEGMENTS_INVALID_TRANSITION', `Segment "${id}" has no draft or shadow version to backfill; send a definition`, {
-            details: { id },
-          });
+          throw SegmentsErrors.create(
+            'SEGMENTS_INVALID_TRANSITION',
+            `Segment "${id}" has no draft or shadow version to backfill; send a definition`,
+            {
+              details: { id },
+            },
+          );
         }
         this.checkReferences(id, version.condition, all);
       }
@@ -234,7 +266,11 @@ export class SegmentService {
       const segment = await this.require(id);
       const version = segment.versions.find((v) => v.version === versionNumber);
       if (!version || version.state !== 'backfilling') {
-        throw SegmentsErrors.create('SEGMENTS_INVALID_TRANSITION', `Version ${versionNumber} of "${id}" is not backfilling`, { details: { id, version: versionNumber } });
+        throw SegmentsErrors.create(
+          'SEGMENTS_INVALID_TRANSITION',
+          `Version ${versionNumber} of "${id}" is not backfilling`,
+          { details: { id, version: versionNumber } },
+        );
       }
       this.moveTo(segment, version, 'active', this.nowIso());
       await this.save(segment);
@@ -305,7 +341,8 @@ export class SegmentService {
 
   private async require(id: string): Promise<StoredSegment> {
     const segment = await this.deps.metadata.get<StoredSegment>(SEGMENTS_COLLECTION, id);
-    if (!segment || segment.deletedAt !== undefined) throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No segment "${id}"`, { details: { id } });
+    if (!segment || segment.deletedAt !== undefined)
+      throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No segment "${id}"`, { details: { id } });
     return segment;
   }
 
@@ -313,7 +350,10 @@ export class SegmentService {
     const all = new Map<string, StoredSegment>();
     let after: string | undefined;
     for (;;) {
-      const page = await this.deps.metadata.list<StoredSegment>(SEGMENTS_COLLECTION, { limit: 500, ...(after !== undefined ? { after } : {}) });
+      const page = await this.deps.metadata.list<StoredSegment>(SEGMENTS_COLLECTION, {
+        limit: 500,
+        ...(after !== undefined ? { after } : {}),
+      });
       for (const { doc } of page.items) all.set(doc.id, doc);
       if (page.next === undefined) return all;
       after = page.next;
@@ -356,7 +396,10 @@ export class SegmentService {
    * The computed versions of a set of segments; with `activate`, as they will be once that version
    * is active (the previous active version retired).
    */
-  private computed(all: ReadonlyMap<string, StoredSegment>, activate?: { id: string; version: number }): ActiveSegmentVersion[] {
+  private computed(
+    all: ReadonlyMap<string, StoredSegment>,
+    activate?: { id: string; version: number },
+  ): ActiveSegmentVersion[] {
     const out: ActiveSegmentVersion[] = [];
     for (const segment of [...all.values()].sort((a, b) => (a.id < b.id ? -1 : 1))) {
       if (segment.deletedAt !== undefined) continue;
@@ -366,7 +409,8 @@ export class SegmentService {
           if (v.version === activate.version) state = 'active';
           else if (state === 'active') state = 'retired';
         }
-        if (state === 'active' || state === 'shadow') out.push({ id: segment.id, version: v.version, state, condition: v.condition });
+        if (state === 'active' || state === 'shadow')
+          out.push({ id: segment.id, version: v.version, state, condition: v.condition });
       }
     }
     return out;
@@ -377,19 +421,27 @@ export class SegmentService {
     const refs = references(condition);
     for (const ref of refs) {
       if (ref.id === id) {
-        throw SegmentsErrors.create('SEGMENTS_CYCLE', `Segment "${id}" references itself`, { details: { pointer: ref.pointer, cycle: [id, id] } });
+        throw SegmentsErrors.create('SEGMENTS_CYCLE', `Segment "${id}" references itself`, {
+          details: { pointer: ref.pointer, cycle: [id, id] },
+        });
       }
       const target = all.get(ref.id);
       if (!target || target.deletedAt !== undefined || !target.versions.some((v) => v.state === 'active')) {
-        throw SegmentsErrors.create('SEGMENTS_REFERENCE_UNKNOWN', `${ref.pointer}: segment "${ref.id}" has no active version`, {
-          details: { pointer: ref.pointer, segment: ref.id },
-        });
+        throw SegmentsErrors.create(
+          'SEGMENTS_REFERENCE_UNKNOWN',
+          `${ref.pointer}: segment "${ref.id}" has no active version`,
+          {
+            details: { pointer: ref.pointer, segment: ref.id },
+          },
+        );
       }
     }
     const graph = new Map<string, string[]>();
     for (const segment of all.values()) {
       if (segment.deletedAt !== undefined) continue;
-      const deps = segment.versions.filter((v) => v.state === 'active' || v.state === 'shadow').flatMap((v) => references(v.condition).map((r) => r.id));
+      const deps = segment.versions
+        .filter((v) => v.state === 'active' || v.state === 'shadow')
+        .flatMap((v) => references(v.condition).map((r) => r.id));
       graph.set(segment.id, deps);
     }
     graph.set(id, [...(graph.get(id) ?? []), ...refs.map((r) => r.id)]);
@@ -398,9 +450,13 @@ export class SegmentService {
       const start = cycle.indexOf(id);
       const next = cycle[start + 1];
       const ref = refs.find((r) => r.id === next) ?? refs[0]!;
-      throw SegmentsErrors.create('SEGMENTS_CYCLE', `${ref.pointer}: inSegment references form a cycle: ${cycle.join(' → ')}`, {
-        details: { pointer: ref.pointer, cycle },
-      });
+      throw SegmentsErrors.create(
+        'SEGMENTS_CYCLE',
+        `${ref.pointer}: inSegment references form a cycle: ${cycle.join(' → ')}`,
+        {
+          details: { pointer: ref.pointer, cycle },
+        },
+      );
     }
   }
 
@@ -408,11 +464,15 @@ export class SegmentService {
     const users: string[] = [];
     for (const segment of all.values()) {
       if (segment.id === id || segment.deletedAt !== undefined) continue;
-      const live = segment.versions.filter((v) => v.state === 'active' || v.state === 'shadow' || v.state === 'backfilling');
+      const live = segment.versions.filter(
+        (v) => v.state === 'active' || v.state === 'shadow' || v.state === 'backfilling',
+      );
       if (live.some((v) => references(v.condition).some((r) => r.id === id))) users.push(segment.id);
     }
     if (users.length > 0) {
-      throw SegmentsErrors.create('SEGMENTS_IN_USE', `Segments ${users.join(', ')} reference "${id}"`, { details: { id, referencedBy: users } });
+      throw SegmentsErrors.create('SEGMENTS_IN_USE', `Segments ${users.join(', ')} reference "${id}"`, {
+        details: { id, referencedBy: users },
+      });
     }
   }
 
@@ -420,11 +480,18 @@ export class SegmentService {
     const active = segment.versions.find((v) => v.state === 'active');
     const versions: SegmentVersionView[] = [];
     for (const v of [...segment.versions].reverse()) {
-      const view: SegmentVersionView = { version: v.version, state: v.state, name: v.name, condition: v.condition, createdAt: v.createdAt };
+      const view: SegmentVersionView = {
+        version: v.version,
+        state: v.state,
+        name: v.name,
+        condition: v.condition,
+        createdAt: v.createdAt,
+      };
       if (v.description !== undefined) view.description = v.description;
       if (v.activatedAt !== undefined) view.activatedAt = v.activatedAt;
       if (v.retiredAt !== undefined) view.retiredAt = v.retiredAt;
-      if (this.deps.members && (v.state === 'active' || v.state === 'shadow')) view.members = await this.deps.members.count(segment.id, v.version);
+      if (this.deps.members && (v.state === 'active' || v.state === 'shadow'))
+        view.members = await this.deps.members.count(segment.id, v.version);
       versions.push(view);
     }
     const out: SegmentView = {
@@ -447,7 +514,15 @@ export function createSegmentService(deps: SegmentServiceDeps): SegmentService {
 
 /** For tests and tools: the plain definition of a stored version. */
 export function definitionOf(view: SegmentView, version?: number): SegmentDefinition | undefined {
-  const v = version === undefined ? view.versions.find((x) => x.state === 'active') : view.versions.find((x) => x.version === version);
+  const v =
+    version === undefined
+      ? view.versions.find((x) => x.state === 'active')
+      : view.versions.find((x) => x.version === version);
   if (!v) return undefined;
-  return { id: view.id, name: v.name, condition: v.condition, ...(v.description !== undefined ? { description: v.description } : {}) };
+  return {
+    id: view.id,
+    name: v.name,
+    condition: v.condition,
+    ...(v.description !== undefined ? { description: v.description } : {}),
+  };
 }

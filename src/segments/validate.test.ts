@@ -44,24 +44,64 @@ describe('rule validation', () => {
     ['an event name of the wrong type', { count: { event: 5, within: '1h' }, gt: 1 }, '/condition/count/event'],
     ['an empty event list', { count: { event: [], within: '1h' }, gt: 1 }, '/condition/count/event'],
     ['a bad name inside a list', { count: { event: ['A', ''], within: '1h' }, gt: 1 }, '/condition/count/event/1'],
-    ['an unknown filter field', { count: { event: 'A', within: '1h', groupBy: 'x' }, gt: 1 }, '/condition/count/groupBy'],
+    [
+      'an unknown filter field',
+      { count: { event: 'A', within: '1h', groupBy: 'x' }, gt: 1 },
+      '/condition/count/groupBy',
+    ],
     ['an unknown event type', { count: { type: 'click', within: '1h' }, gt: 1 }, '/condition/count/type'],
     ['a sum without "of"', { sum: { event: 'A', within: '1h' }, gt: 1 }, '/condition/sum/of'],
     ['a bad path', { sum: { event: 'A', of: 'properties..x', within: '1h' }, gt: 1 }, '/condition/sum/of'],
     ['a prototype path', { trait: '__proto__.x', eq: 1 }, '/condition/trait'],
     ['all with an object', { all: {} }, '/condition/all'],
     ['an empty any', { any: [] }, '/condition/any'],
-    ['a bad nested child', { all: [{ trait: 'plan', eq: 'pro' }, { not: { count: { event: 'A', within: '1x' }, gt: 1 } }] }, '/condition/all/1/not/count/within'],
-    ['a where operator with the wrong type', { count: { event: 'A', within: '1h', where: { 'properties.p': { exists: 'yes' } } }, gt: 1 }, '/condition/count/where/properties.p/exists'],
-    ['an unknown where operator', { count: { event: 'A', within: '1h', where: { 'properties.p': { like: 'x%' } } }, gt: 1 }, '/condition/count/where/properties.p/like'],
-    ['a where key that is not a path (escaped)', { count: { event: 'A', within: '1h', where: { 'a/b..c': { eq: 1 } } }, gt: 1 }, '/condition/count/where/a~1b..c'],
+    [
+      'a bad nested child',
+      { all: [{ trait: 'plan', eq: 'pro' }, { not: { count: { event: 'A', within: '1x' }, gt: 1 } }] },
+      '/condition/all/1/not/count/within',
+    ],
+    [
+      'a where operator with the wrong type',
+      { count: { event: 'A', within: '1h', where: { 'properties.p': { exists: 'yes' } } }, gt: 1 },
+      '/condition/count/where/properties.p/exists',
+    ],
+    [
+      'an unknown where operator',
+      { count: { event: 'A', within: '1h', where: { 'properties.p': { like: 'x%' } } }, gt: 1 },
+      '/condition/count/where/properties.p/like',
+    ],
+    [
+      'a where key that is not a path (escaped)',
+      { count: { event: 'A', within: '1h', where: { 'a/b..c': { eq: 1 } } }, gt: 1 },
+      '/condition/count/where/a~1b..c',
+    ],
     ['an in that is not an array', { trait: 'plan', in: 'pro' }, '/condition/in'],
-    ['a first absent step', { sequence: [{ absent: { event: 'A' }, for: '1h' }, { event: 'B' }] }, '/condition/sequence/0'],
-    ['two absent steps in a row', { sequence: [{ event: 'A' }, { absent: { event: 'B' }, for: '1h' }, { absent: { event: 'C' }, for: '1h' }] }, '/condition/sequence/2'],
-    ['an absent step without for', { sequence: [{ event: 'A' }, { absent: { event: 'B' } }] }, '/condition/sequence/1/for'],
-    ['an absent longer than the window', { sequence: [{ event: 'A' }, { absent: { event: 'B' }, for: '2h' }], within: '1h' }, '/condition/sequence/1/for'],
+    [
+      'a first absent step',
+      { sequence: [{ absent: { event: 'A' }, for: '1h' }, { event: 'B' }] },
+      '/condition/sequence/0',
+    ],
+    [
+      'two absent steps in a row',
+      { sequence: [{ event: 'A' }, { absent: { event: 'B' }, for: '1h' }, { absent: { event: 'C' }, for: '1h' }] },
+      '/condition/sequence/2',
+    ],
+    [
+      'an absent step without for',
+      { sequence: [{ event: 'A' }, { absent: { event: 'B' } }] },
+      '/condition/sequence/1/for',
+    ],
+    [
+      'an absent longer than the window',
+      { sequence: [{ event: 'A' }, { absent: { event: 'B' }, for: '2h' }], within: '1h' },
+      '/condition/sequence/1/for',
+    ],
     ['a bad step', { sequence: [{ event: 'A' }, 'B'] }, '/condition/sequence/1'],
-    ['a count threshold above the supported maximum', { count: { event: 'A', within: '1h' }, gt: 5000 }, '/condition/gt'],
+    [
+      'a count threshold above the supported maximum',
+      { count: { event: 'A', within: '1h' }, gt: 5000 },
+      '/condition/gt',
+    ],
     ['a bad inSegment id', { inSegment: 'a/b' }, '/condition/inSegment'],
   ])('rejects %s with its pointer', (_name, condition, pointer) => {
     const fault = faultOf({ ...base, condition });
@@ -88,8 +128,24 @@ describe('rule validation', () => {
   });
 
   it('finds cycles in reference graphs and rejects cyclic definitions at compile time', () => {
-    expect(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', []]]))).toBeUndefined();
-    expect(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['a']]]))).toEqual(['a', 'b', 'c', 'a']);
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', []],
+        ]),
+      ),
+    ).toBeUndefined();
+    expect(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['a']],
+        ]),
+      ),
+    ).toEqual(['a', 'b', 'c', 'a']);
     expect(findCycle(new Map([['a', ['a']]]))).toEqual(['a', 'a']);
     const options = resolveSegmentsOperatorOptions();
     try {
@@ -111,7 +167,12 @@ describe('rule validation', () => {
     const options = resolveSegmentsOperatorOptions();
     const compiled = compileDefinitions(
       [
-        { id: 'a', version: 1, state: 'active', condition: { count: { event: 'V', within: '10m', type: 'track' }, gt: 3 } },
+        {
+          id: 'a',
+          version: 1,
+          state: 'active',
+          condition: { count: { event: 'V', within: '10m', type: 'track' }, gt: 3 },
+        },
         { id: 'b', version: 1, state: 'active', condition: { count: { within: '10m', event: ['V'] }, gte: 7 } },
       ],
       options,

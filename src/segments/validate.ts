@@ -59,7 +59,10 @@ export function validateDefinition(body: unknown, pathId?: string): SegmentDefin
   if (typeof name !== 'string' || name.length === 0 || name.length > RULE_LIMITS.maxNameLength) {
     fail('/name', `a non-empty string of at most ${RULE_LIMITS.maxNameLength} characters`);
   }
-  if (body.description !== undefined && (typeof body.description !== 'string' || body.description.length > RULE_LIMITS.maxDescriptionLength)) {
+  if (
+    body.description !== undefined &&
+    (typeof body.description !== 'string' || body.description.length > RULE_LIMITS.maxDescriptionLength)
+  ) {
     fail('/description', `a string of at most ${RULE_LIMITS.maxDescriptionLength} characters`);
   }
   if (body.condition === undefined) fail('/condition', 'a condition');
@@ -74,14 +77,22 @@ export function validateDefinition(body: unknown, pathId?: string): SegmentDefin
 export function validateCondition(value: unknown, at = '', depth = 0, budget = { nodes: 0 }): Condition {
   if (++budget.nodes > RULE_LIMITS.maxNodes) fail(at, `at most ${RULE_LIMITS.maxNodes} conditions in one rule`);
   if (depth > RULE_LIMITS.maxDepth) fail(at, `conditions nested at most ${RULE_LIMITS.maxDepth} deep`);
-  if (!isObject(value)) fail(at, `a condition object with one of: ${CONDITION_KINDS.join(', ')}`, { found: typeName(value) });
-  const kinds = Object.keys(value).filter((key): key is ConditionKind => (CONDITION_KINDS as readonly string[]).includes(key));
+  if (!isObject(value))
+    fail(at, `a condition object with one of: ${CONDITION_KINDS.join(', ')}`, { found: typeName(value) });
+  const kinds = Object.keys(value).filter((key): key is ConditionKind =>
+    (CONDITION_KINDS as readonly string[]).includes(key),
+  );
   if (kinds.length === 0) {
     const unknown = Object.keys(value).find((key) => !(COMPARISON_OPERATORS as readonly string[]).includes(key));
-    if (unknown !== undefined) fail(pointer(at, unknown), `a condition kind (one of: ${CONDITION_KINDS.join(', ')})`, { found: unknown });
+    if (unknown !== undefined)
+      fail(pointer(at, unknown), `a condition kind (one of: ${CONDITION_KINDS.join(', ')})`, { found: unknown });
     fail(at, `a condition with one of: ${CONDITION_KINDS.join(', ')}`);
   }
-  if (kinds.length > 1) fail(pointer(at, kinds[1]!), `exactly one condition kind per object (found ${kinds.join(' and ')}); combine them with "all" or "any"`);
+  if (kinds.length > 1)
+    fail(
+      pointer(at, kinds[1]!),
+      `exactly one condition kind per object (found ${kinds.join(' and ')}); combine them with "all" or "any"`,
+    );
   const kind = kinds[0]!;
   const here = pointer(at, kind);
   switch (kind) {
@@ -112,13 +123,20 @@ export function validateCondition(value: unknown, at = '', depth = 0, budget = {
         validatePathValue(spec.of, pointer(here, 'of'));
       }
       const ops = validateComparison(value, at, [kind], NUMERIC_OPERATORS, `a comparison for the ${kind}`, true);
-      const limit = kind === 'distinct' ? RULE_LIMITS.maxDistinctThreshold : kind === 'count' ? RULE_LIMITS.maxCountThreshold : Infinity;
+      const limit =
+        kind === 'distinct'
+          ? RULE_LIMITS.maxDistinctThreshold
+          : kind === 'count'
+            ? RULE_LIMITS.maxCountThreshold
+            : Infinity;
       for (const [op, operand] of Object.entries(ops)) {
         const values = op === 'in' ? (operand as unknown[]) : [operand];
         values.forEach((v, i) => {
           const where = op === 'in' ? pointer(at, op, i) : pointer(at, op);
-          if (typeof v !== 'number' || !Number.isFinite(v)) fail(where, `a number (a ${kind} is a number)`, { found: typeName(v) });
-          if (Math.abs(v) > limit) fail(where, `a number of at most ${limit} (the state keeps counts up to the largest constant)`);
+          if (typeof v !== 'number' || !Number.isFinite(v))
+            fail(where, `a number (a ${kind} is a number)`, { found: typeName(v) });
+          if (Math.abs(v) > limit)
+            fail(where, `a number of at most ${limit} (the state keeps counts up to the largest constant)`);
         });
       }
       break;
@@ -141,14 +159,20 @@ export function validateCondition(value: unknown, at = '', depth = 0, budget = {
         if (isObject(step) && 'absent' in step) {
           onlyKeys(step, stepAt, ['absent', 'for'], 'only "absent" and "for"');
           if (i === 0) fail(stepAt, 'an event step first ("absent" is measured from the step before it)');
-          if (isObject(steps[i - 1]) && 'absent' in (steps[i - 1] as object)) fail(stepAt, 'an event step between two "absent" steps');
-          if (!isObject(step.absent)) fail(pointer(stepAt, 'absent'), 'a filter {event, type?, where?}', { found: typeName(step.absent) });
+          if (isObject(steps[i - 1]) && 'absent' in (steps[i - 1] as object))
+            fail(stepAt, 'an event step between two "absent" steps');
+          if (!isObject(step.absent))
+            fail(pointer(stepAt, 'absent'), 'a filter {event, type?, where?}', { found: typeName(step.absent) });
           validateFilter(step.absent, pointer(stepAt, 'absent'), []);
           if (step.for === undefined) fail(pointer(stepAt, 'for'), DURATION_HINT);
           const forMs = validateDuration(step.for, pointer(stepAt, 'for'));
-          if (withinMs !== undefined && forMs >= withinMs) fail(pointer(stepAt, 'for'), 'a duration shorter than the sequence\'s "within"');
+          if (withinMs !== undefined && forMs >= withinMs)
+            fail(pointer(stepAt, 'for'), 'a duration shorter than the sequence\'s "within"');
         } else {
-          if (!isObject(step)) fail(stepAt, 'a step: a filter {event, type?, where?} or {absent: filter, for: duration}', { found: typeName(step) });
+          if (!isObject(step))
+            fail(stepAt, 'a step: a filter {event, type?, where?} or {absent: filter, for: duration}', {
+              found: typeName(step),
+            });
           validateFilter(step, stepAt, []);
           positives++;
         }
@@ -172,12 +196,14 @@ function onlyKeys(value: Record<string, unknown>, at: string, allowed: readonly 
 function validateDuration(value: unknown, at: string): number {
   if (!isDurationString(value)) fail(at, DURATION_HINT, { found: value });
   const ms = parseDuration(value);
-  if (ms <= 0 || ms > RULE_LIMITS.maxWindowMs) fail(at, `a duration above 0 and at most ${RULE_LIMITS.maxWindowMs / 86_400_000}d`, { found: value });
+  if (ms <= 0 || ms > RULE_LIMITS.maxWindowMs)
+    fail(at, `a duration above 0 and at most ${RULE_LIMITS.maxWindowMs / 86_400_000}d`, { found: value });
   return ms;
 }
 
 function validatePathValue(value: unknown, at: string): void {
-  if (typeof value !== 'string' || !isValidPath(value)) fail(at, 'a dotted property path such as "properties.product_id"', { found: value });
+  if (typeof value !== 'string' || !isValidPath(value))
+    fail(at, 'a dotted property path such as "properties.product_id"', { found: value });
 }
 
 function validateFilter(spec: Record<string, unknown>, at: string, extra: readonly string[]): void {
@@ -186,10 +212,12 @@ function validateFilter(spec: Record<string, unknown>, at: string, extra: readon
   if (spec.event === undefined && spec.type === undefined) fail(pointer(at, 'event'), 'an event name (or a "type")');
   if (spec.event !== undefined) {
     const names = Array.isArray(spec.event) ? spec.event : [spec.event];
-    if (names.length === 0 || names.length > RULE_LIMITS.maxEventNames) fail(pointer(at, 'event'), `an event name or 1 to ${RULE_LIMITS.maxEventNames} names`);
+    if (names.length === 0 || names.length > RULE_LIMITS.maxEventNames)
+      fail(pointer(at, 'event'), `an event name or 1 to ${RULE_LIMITS.maxEventNames} names`);
     names.forEach((name: unknown, i) => {
       const where = Array.isArray(spec.event) ? pointer(at, 'event', i) : pointer(at, 'event');
-      if (typeof name !== 'string' || name.length === 0 || name.length > 200) fail(where, 'a non-empty event name', { found: typeName(name) });
+      if (typeof name !== 'string' || name.length === 0 || name.length > 200)
+        fail(where, 'a non-empty event name', { found: typeName(name) });
     });
   }
   if (spec.type !== undefined) {
@@ -202,11 +230,13 @@ function validateFilter(spec: Record<string, unknown>, at: string, extra: readon
   }
   if (spec.where !== undefined) {
     const where = spec.where;
-    if (!isObject(where) || Object.keys(where).length === 0) fail(pointer(at, 'where'), 'an object {path: {operator: value}}');
+    if (!isObject(where) || Object.keys(where).length === 0)
+      fail(pointer(at, 'where'), 'an object {path: {operator: value}}');
     for (const [path, comparison] of Object.entries(where)) {
       const pathAt = pointer(at, 'where', path);
       if (!isValidPath(path)) fail(pathAt, 'a dotted property path as the key', { found: path });
-      if (!isObject(comparison)) fail(pathAt, `an object of operators (${COMPARISON_OPERATORS.join(', ')})`, { found: typeName(comparison) });
+      if (!isObject(comparison))
+        fail(pathAt, `an object of operators (${COMPARISON_OPERATORS.join(', ')})`, { found: typeName(comparison) });
       validateComparison(comparison, pathAt, [], COMPARISON_OPERATORS, 'at least one operator', true);
     }
   }
@@ -234,10 +264,12 @@ function validateComparison(
       case 'gte':
       case 'lt':
       case 'lte':
-        if (!((typeof operand === 'number' && Number.isFinite(operand)) || typeof operand === 'string')) fail(here, 'a number or a string', { found: typeName(operand) });
+        if (!((typeof operand === 'number' && Number.isFinite(operand)) || typeof operand === 'string'))
+          fail(here, 'a number or a string', { found: typeName(operand) });
         break;
       case 'in':
-        if (!Array.isArray(operand) || operand.length > RULE_LIMITS.maxInValues) fail(here, `an array of at most ${RULE_LIMITS.maxInValues} values`, { found: typeName(operand) });
+        if (!Array.isArray(operand) || operand.length > RULE_LIMITS.maxInValues)
+          fail(here, `an array of at most ${RULE_LIMITS.maxInValues} values`, { found: typeName(operand) });
         break;
       case 'exists':
         if (typeof operand !== 'boolean') fail(here, 'true or false', { found: typeName(operand) });

@@ -16,11 +16,18 @@ const SECRET = 'test-secret-0123456789abcdef';
 /** 24 profiles on 4 partitions: each enters high-intent, then exits when the views expire. */
 function churnCase(): SegmentCase {
   const events = [];
-  for (let u = 0; u < 24; u++) for (let i = 0; i < 4; i++) events.push({ at: `+${i}m+${u}s`, userId: `w${u}`, event: 'Product Viewed', properties: { product_id: 'p1' } });
+  for (let u = 0; u < 24; u++)
+    for (let i = 0; i < 4; i++)
+      events.push({ at: `+${i}m+${u}s`, userId: `w${u}`, event: 'Product Viewed', properties: { product_id: 'p1' } });
   return {
     name: 'churn',
     partitions: 4,
-    rules: [{ id: 'high-intent', condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 3 } }],
+    rules: [
+      {
+        id: 'high-intent',
+        condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 3 },
+      },
+    ],
     events,
     advance: ['1h'],
     expect: [],
@@ -68,7 +75,8 @@ class Receiver {
   /** Keys acknowledged with a 2xx, each once (what a deduplicating receiver keeps). */
   accepted(): Map<string, Received> {
     const out = new Map<string, Received>();
-    for (const r of this.received) if (typeof r.answered === 'number' && r.answered < 300 && !out.has(r.key)) out.set(r.key, r);
+    for (const r of this.received)
+      if (typeof r.answered === 'number' && r.answered < 300 && !out.has(r.key)) out.set(r.key, r);
     return out;
   }
 
@@ -83,7 +91,11 @@ class Receiver {
     this.received.push({
       key,
       attempt: Number(req.headers['kairos-delivery-attempt']),
-      validSignature: verifyWebhookSignature({ secret: SECRET, header: req.headers[SIGNATURE_HEADER] as string | undefined, body }),
+      validSignature: verifyWebhookSignature({
+        secret: SECRET,
+        header: req.headers[SIGNATURE_HEADER] as string | undefined,
+        body,
+      }),
       payload: JSON.parse(body) as WebhookPayload,
       answered,
     });
@@ -112,12 +124,23 @@ async function until(predicate: () => boolean | Promise<boolean>, timeoutMs = 12
   }
 }
 
-function dispatcherFor(store: Parameters<typeof createWebhookDispatcher>[0]['store'], metadata: LmdbMetadataStore, maxAttempts = 8): WebhookDispatcher {
+function dispatcherFor(
+  store: Parameters<typeof createWebhookDispatcher>[0]['store'],
+  metadata: LmdbMetadataStore,
+  maxAttempts = 8,
+): WebhookDispatcher {
   return createWebhookDispatcher({
     store,
     metadata,
     partitionCount: 4,
-    options: { backoffBase: '5ms', maxBackoff: '40ms', requestTimeout: '2s', pollInterval: '20ms', batchSize: 8, maxAttempts },
+    options: {
+      backoffBase: '5ms',
+      maxBackoff: '40ms',
+      requestTimeout: '2s',
+      pollInterval: '20ms',
+      batchSize: 8,
+      maxAttempts,
+    },
   });
 }
 
@@ -168,7 +191,13 @@ describe('webhook dispatcher (real HTTP receiver on 127.0.0.1)', () => {
     expect([...accepted.keys()].sort()).toEqual(changes.map((c) => c.id).sort());
     for (const change of changes) {
       const got = accepted.get(change.id)!;
-      expect(got.payload).toMatchObject({ id: change.id, type: change.type, segmentId: change.segmentId, profileKey: change.profileKey, eventTimeMs: change.eventTimeMs });
+      expect(got.payload).toMatchObject({
+        id: change.id,
+        type: change.type,
+        segmentId: change.segmentId,
+        profileKey: change.profileKey,
+        eventTimeMs: change.eventTimeMs,
+      });
     }
     // Every request was signed correctly; no request carried an unknown key; failures were retried.
     expect(receiver.received.every((r) => r.validSignature)).toBe(true);

@@ -2,11 +2,18 @@ import { parseProfileKey } from '../core/index.js';
 import type { MetadataStore, StateStore } from '../store/index.js';
 import { DestinationService, WEBHOOK_CURSORS_COLLECTION } from './destinations.js';
 import { isMembershipChange } from './membership.js';
-import { resolveWebhookDispatcherOptions, type ResolvedWebhookDispatcherOptions, type WebhookDispatcherOptions } from './options.js';
+import {
+  resolveWebhookDispatcherOptions,
+  type ResolvedWebhookDispatcherOptions,
+  type WebhookDispatcherOptions,
+} from './options.js';
 import type { DeadLetter, Destination, MembershipChange } from './types.js';
 import { ATTEMPT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, signWebhook } from './webhook-signature.js';
 
-export type FetchFunction = (url: string, init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal }) => Promise<{
+export type FetchFunction = (
+  url: string,
+  init: { method: string; headers: Record<string, string>; body: string; signal: AbortSignal },
+) => Promise<{
   status: number;
   arrayBuffer(): Promise<ArrayBuffer>;
 }>;
@@ -130,7 +137,7 @@ class Dispatcher implements WebhookDispatcher {
   constructor(private readonly deps: WebhookDispatcherDeps) {
     this.opts = resolveWebhookDispatcherOptions(deps.options);
     this.destinations = new DestinationService({ metadata: deps.metadata, clock: this.opts.clock });
-    this.fetchFn = deps.fetch ?? (globalThis.fetch);
+    this.fetchFn = deps.fetch ?? globalThis.fetch;
     this.heads = new Array<number>(deps.partitionCount).fill(0);
     this.waiters = Array.from({ length: deps.partitionCount }, () => new Waiter());
   }
@@ -183,7 +190,13 @@ class Dispatcher implements WebhookDispatcher {
       for (let p = 0; p < this.deps.partitionCount; p++) {
         const key = `${destination.id}/${p}`;
         if (this.lanes.has(key)) continue;
-        const lane: Lane = { destinationId: destination.id, partition: p, cursor: undefined, stopped: false, loop: Promise.resolve() };
+        const lane: Lane = {
+          destinationId: destination.id,
+          partition: p,
+          cursor: undefined,
+          stopped: false,
+          loop: Promise.resolve(),
+        };
         lane.loop = this.laneLoop(lane);
         this.lanes.set(key, lane);
       }
@@ -197,7 +210,10 @@ class Dispatcher implements WebhookDispatcher {
     let failed = 0;
     let after: string | undefined;
     for (;;) {
-      const page = await this.destinations.deadLetters(destinationId, { limit: 100, ...(after !== undefined ? { after } : {}) });
+      const page = await this.destinations.deadLetters(destinationId, {
+        limit: 100,
+        ...(after !== undefined ? { after } : {}),
+      });
       for (const letter of page.items) {
         const result = await this.attempt(destination, letter.change, letter.attempts + 1);
         if (result.ok) {
@@ -270,7 +286,8 @@ class Dispatcher implements WebhookDispatcher {
         const deliveries: Promise<void>[] = [];
         for (const record of records) {
           const change = record.value;
-          if (isMembershipChange(change) && matches(destination, change)) deliveries.push(this.deliver(lane, destination, change, record.seq));
+          if (isMembershipChange(change) && matches(destination, change))
+            deliveries.push(this.deliver(lane, destination, change, record.seq));
         }
         await Promise.all(deliveries);
         lane.cursor = records.at(-1)!.seq;
@@ -278,7 +295,10 @@ class Dispatcher implements WebhookDispatcher {
       }
     } catch (error) {
       if (error instanceof Stopped) return;
-      this.opts.logger.error({ err: error, destination: lane.destinationId, partition: lane.partition }, 'webhook lane failed; it restarts');
+      this.opts.logger.error(
+        { err: error, destination: lane.destinationId, partition: lane.partition },
+        'webhook lane failed; it restarts',
+      );
       if (this.running && !lane.stopped) {
         await this.idle.wait(this.opts.pollIntervalMs);
         const key = `${lane.destinationId}/${lane.partition}`;
@@ -324,10 +344,17 @@ class Dispatcher implements WebhookDispatcher {
     };
     await this.destinations.addDeadLetter(letter);
     this.counters.deadLettered++;
-    this.opts.logger.warn({ destination: destination.id, change: change.id, error: last.error }, 'webhook dead-lettered');
+    this.opts.logger.warn(
+      { destination: destination.id, change: change.id, error: last.error },
+      'webhook dead-lettered',
+    );
   }
 
-  private async attempt(destination: Destination, change: MembershipChange, attempt: number): Promise<{ ok: true } | { ok: false; status?: number; error: string }> {
+  private async attempt(
+    destination: Destination,
+    change: MembershipChange,
+    attempt: number,
+  ): Promise<{ ok: true } | { ok: false; status?: number; error: string }> {
     const body = JSON.stringify(toPayload(change));
     const timestamp = Math.floor(this.opts.clock.now() / 1000);
     const controller = new AbortController();
@@ -351,7 +378,9 @@ class Dispatcher implements WebhookDispatcher {
       return { ok: false, status: response.status, error: `HTTP ${response.status}` };
     } catch (error) {
       const cause = (error as { cause?: { code?: string } }).cause?.code;
-      const message = controller.signal.aborted ? `timeout after ${this.opts.requestTimeoutMs} ms` : (cause ?? (error as Error).message);
+      const message = controller.signal.aborted
+        ? `timeout after ${this.opts.requestTimeoutMs} ms`
+        : (cause ?? (error as Error).message);
       return { ok: false, error: message };
     } finally {
       clearTimeout(timer);
@@ -365,7 +394,8 @@ function headId(partition: number): string {
 }
 
 function matches(destination: Destination, change: MembershipChange): boolean {
-  if (destination.segments && destination.segments.length > 0 && !destination.segments.includes(change.segmentId)) return false;
+  if (destination.segments && destination.segments.length > 0 && !destination.segments.includes(change.segmentId))
+    return false;
   if (destination.types && !destination.types.includes(change.type)) return false;
   return true;
 }

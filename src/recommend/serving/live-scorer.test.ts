@@ -50,7 +50,7 @@ const categoryOf = (i: number) => (i < 4 ? 0 : 1);
 function input(partial: Partial<ScoreInput>): ScoreInput {
   return {
     placement: 'home', n: 3, user: -1, sessionItems: [], sessionWeights: [], contextItems: [], contextCategory: -1, exclude: [],
-    excludeHistory: true, segments: [], boostCategory: -1, categoryOf, isAvailable: () => true, ...partial,
+    excludeHistory: true, segments: [], boostCategory: -1, catalogue: { categoryOf, isAvailable: () => true }, ...partial,
   };
 }
 
@@ -85,7 +85,7 @@ describe('LiveScorer', () => {
     expect(items({ user: 0, n: 8 })).not.toContain(0);
     expect(items({ user: 0, n: 8 })).not.toContain(1);
     expect(items({ n: 8, exclude: [4, 0] })).toEqual([1, 5, 2, 3, 6, 7]);
-    expect(items({ n: 8, isAvailable: (i) => i !== 1 })).not.toContain(1);
+    expect(items({ n: 8, catalogue: { categoryOf, isAvailable: (i) => i !== 1 } })).not.toContain(1);
     expect(items({ user: 0, n: 8, excludeHistory: false })).toContain(0);
   });
 

@@ -34,8 +34,14 @@ export interface ScoreInput {
   readonly segments: ArrayLike<number>;
   /** Items of this category get ×(1 + categoryBoost); −1 = no boost. */
   readonly boostCategory: number;
-  readonly categoryOf: (item: number) => number;
-  readonly isAvailable: (item: number) => boolean;
+  /** Category and stock of items (the live catalogue). */
+  readonly catalogue: ItemFacts;
+}
+
+/** What the scorer reads about items besides the model. */
+export interface ItemFacts {
+  categoryOf(item: number): number;
+  isAvailable(item: number): boolean;
 }
 
 export interface ScoreOutput {
@@ -124,19 +130,20 @@ export class LiveScorer {
       for (let k = 0; k < input.segments.length; k++) {
         const s = input.segments[k]!;
         if (s < 0 || s + 1 >= a.segPtr.length) continue;
-        this.addPopular(a.segItems, a.segScores, a.segPtr[s]!, a.segPtr[s + 1]!, w.segmentPopularityWeight, want, input.isAvailable);
+        this.addPopular(a.segItems, a.segScores, a.segPtr[s]!, a.segPtr[s + 1]!, w.segmentPopularityWeight, want, input.catalogue);
       }
     }
-    if (w.popularityWeight > 0) this.addPopular(a.popItems, a.popScores, 0, a.popItems.length, w.popularityWeight, want, input.isAvailable);
+    if (w.popularityWeight > 0) this.addPopular(a.popItems, a.popScores, 0, a.popItems.length, w.popularityWeight, want, input.catalogue);
 
     const top = new TopK(input.n);
     const boost = 1 + w.categoryBoost;
+    const facts = input.catalogue;
     for (let t = 0; t < personal.size; t++) {
       const i = personal.touched[t]!;
-      if (excluded.has(i) || !input.isAvailable(i)) continue;
+      if (excluded.has(i) || !facts.isAvailable(i)) continue;
       let s = personal.values[i]!;
       if (!(s > 0)) continue;
-      if (input.boostCategory >= 0 && input.categoryOf(i) === input.boostCategory) s *= boost;
+      if (input.boostCategory >= 0 && facts.categoryOf(i) === input.boostCategory) s *= boost;
       top.offer(i, s);
     }
     const source: RecommendSource = top.size === 0 ? 'empty' : personalCount > 0 ? 'personal' : 'popular';
@@ -156,14 +163,14 @@ export class LiveScorer {
   }
 
   /** Adds weight·score/max for the first entries of a best-first list until `want` eligible ones. */
-  private addPopular(items: Int32Array, scores: Float32Array, start: number, end: number, weight: number, want: number, isAvailable: (item: number) => boolean): void {
+  private addPopular(items: Int32Array, scores: Float32Array, start: number, end: number, weight: number, want: number, facts: ItemFacts): void {
     if (end <= start) return;
     const max = scores[start]!;
     if (!(max > 0)) return;
     let added = 0;
     for (let k = start; k < end && added < want; k++) {
       const i = items[k]!;
-      if (this.excluded.has(i) || !isAvailable(i)) continue;
+      if (this.excluded.has(i) || !facts.isAvailable(i)) continue;
       this.personal.add(i, (weight * scores[k]!) / max);
       added++;
     }

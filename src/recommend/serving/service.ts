@@ -95,6 +95,8 @@ export class RecommendationService {
   private restarting: Promise<void> | undefined;
   private readonly idPrefix = `rec_${randomBytes(6).toString('hex')}`;
   private idCounter = 0;
+  private isoMs = -1;
+  private iso = '';
 
   constructor(private readonly deps: RecommendationServiceDeps) {
     const o = deps.options;
@@ -252,7 +254,11 @@ export class RecommendationService {
     const id = `${this.idPrefix}${(this.idCounter++).toString(36)}`;
     this.impressions.record(id, { placement: q.placementName, version: model.version, itemIds });
     this.metrics.request(q.placementName, source, itemIds.length);
-    return `{"items":${itemsJson},"recommendationId":"${id}","model":${model.json},"generatedAt":"${new Date(nowMs).toISOString()}"}`;
+    if (nowMs !== this.isoMs) {
+      this.isoMs = nowMs;
+      this.iso = new Date(nowMs).toISOString();
+    }
+    return `{"items":${itemsJson},"recommendationId":"${id}","model":${model.json},"generatedAt":"${this.iso}"}`;
   }
 
   private release(model: ServingModel): void {
@@ -343,8 +349,7 @@ export class RecommendationService {
       excludeHistory: o.excludeSeen,
       segments: segmentIndices,
       boostCategory: boosted && viewed >= 0 ? catalogue.categoryOf(viewed) : -1,
-      categoryOf: (i) => catalogue.categoryOf(i),
-      isAvailable: (i) => catalogue.isAvailable(i),
+      catalogue,
     };
   }
 

@@ -27,11 +27,19 @@ export function destinationRoutes(deps: DestinationRoutesDeps): RouteModule {
   return (app, { keys }) => {
     app.addHook('preHandler', requireSecret(keys));
 
-    app.get('/v1/destinations', { schema: { ...secret, summary: 'List webhook destinations' } }, async () => ({ items: await destinations.list() }));
+    app.get('/v1/destinations', { schema: { ...secret, summary: 'List webhook destinations' } }, async () => ({
+      items: await destinations.list(),
+    }));
 
     app.put<{ Params: IdParams }>(
       '/v1/destinations/:id',
-      { schema: { ...secret, summary: 'Create or replace a webhook destination {url, secret?, segments?, types?, enabled?}', params: idParams } },
+      {
+        schema: {
+          ...secret,
+          summary: 'Create or replace a webhook destination {url, secret?, segments?, types?, enabled?}',
+          params: idParams,
+        },
+      },
       async (request, reply) => {
         const { view, created, secret: generated } = await destinations.put(request.params.id, request.body);
         await refresh();
@@ -39,8 +47,10 @@ export function destinationRoutes(deps: DestinationRoutesDeps): RouteModule {
       },
     );
 
-    app.get<{ Params: IdParams }>('/v1/destinations/:id', { schema: { ...secret, summary: 'One webhook destination', params: idParams } }, (request) =>
-      destinations.get(request.params.id),
+    app.get<{ Params: IdParams }>(
+      '/v1/destinations/:id',
+      { schema: { ...secret, summary: 'One webhook destination', params: idParams } },
+      (request) => destinations.get(request.params.id),
     );
 
     app.delete<{ Params: IdParams }>(

@@ -50,10 +50,14 @@ export function segmentRoutes(deps: SegmentRoutesDeps): RouteModule {
       (request) => service.list(request.query),
     );
 
-    app.post('/v1/segments/validate', { schema: { ...secret, summary: 'Validate a definition without saving it' } }, (request) => ({
-      valid: true,
-      definition: validateDefinition(request.body),
-    }));
+    app.post(
+      '/v1/segments/validate',
+      { schema: { ...secret, summary: 'Validate a definition without saving it' } },
+      (request) => ({
+        valid: true,
+        definition: validateDefinition(request.body),
+      }),
+    );
 
     app.put<{ Params: IdParams }>(
       '/v1/segments/:id',
@@ -70,8 +74,10 @@ export function segmentRoutes(deps: SegmentRoutesDeps): RouteModule {
       },
     );
 
-    app.get<{ Params: IdParams }>('/v1/segments/:id', { schema: { ...secret, summary: 'A segment, its versions and member counts', params: idParams } }, (request) =>
-      service.get(request.params.id),
+    app.get<{ Params: IdParams }>(
+      '/v1/segments/:id',
+      { schema: { ...secret, summary: 'A segment, its versions and member counts', params: idParams } },
+      (request) => service.get(request.params.id),
     );
 
     app.delete<{ Params: IdParams }>(
@@ -89,12 +95,20 @@ export function segmentRoutes(deps: SegmentRoutesDeps): RouteModule {
         schema: {
           ...secret,
           summary: 'Move a version through its lifecycle (draft → shadow → active → retired)',
-          params: { type: 'object', properties: { id: { type: 'string' }, version: { type: 'integer', minimum: 1 } }, required: ['id', 'version'] },
+          params: {
+            type: 'object',
+            properties: { id: { type: 'string' }, version: { type: 'integer', minimum: 1 } },
+            required: ['id', 'version'],
+          },
         },
       },
       (request) => {
         const state = (request.body as { state?: unknown } | undefined)?.state;
-        if (typeof state !== 'string' || !(VERSION_STATES as readonly string[]).includes(state) || state === 'backfilling') {
+        if (
+          typeof state !== 'string' ||
+          !(VERSION_STATES as readonly string[]).includes(state) ||
+          state === 'backfilling'
+        ) {
           throw SegmentsErrors.create('SEGMENTS_RULE_INVALID', '/state: expected draft, shadow, active or retired', {
             details: { pointer: '/state', expected: 'draft, shadow, active or retired' },
           });
@@ -125,9 +139,13 @@ export function segmentRoutes(deps: SegmentRoutesDeps): RouteModule {
         const view = await service.get(request.params.id);
         const version = request.query.version ?? view.activeVersion;
         if (version === null || !view.versions.some((v) => v.version === version)) {
-          throw SegmentsErrors.create('SEGMENTS_VERSION_NOT_FOUND', `Segment "${view.id}" has no ${version === null ? 'active version' : `version ${version}`}`, {
-            details: { id: view.id, version },
-          });
+          throw SegmentsErrors.create(
+            'SEGMENTS_VERSION_NOT_FOUND',
+            `Segment "${view.id}" has no ${version === null ? 'active version' : `version ${version}`}`,
+            {
+              details: { id: view.id, version },
+            },
+          );
         }
         const page = await members.page(view.id, version, {
           ...(request.query.cursor !== undefined ? { cursor: request.query.cursor } : {}),
@@ -142,7 +160,8 @@ export function segmentRoutes(deps: SegmentRoutesDeps): RouteModule {
       {
         schema: {
           ...secret,
-          summary: 'Compute a new version from the retained log, then switch to it (body: a definition, or none for the newest draft/shadow)',
+          summary:
+            'Compute a new version from the retained log, then switch to it (body: a definition, or none for the newest draft/shadow)',
           params: idParams,
         },
       },
@@ -159,7 +178,10 @@ export function segmentRoutes(deps: SegmentRoutesDeps): RouteModule {
       { schema: { ...secret, summary: 'Progress of the latest backfill of a segment', params: idParams } },
       async (request) => {
         const status = await service.backfillStatus(request.params.id);
-        if (!status) throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No backfill of "${request.params.id}"`, { details: { id: request.params.id } });
+        if (!status)
+          throw SegmentsErrors.create('SEGMENTS_NOT_FOUND', `No backfill of "${request.params.id}"`, {
+            details: { id: request.params.id },
+          });
         return status;
       },
     );
