@@ -92,6 +92,15 @@ async function serveEngine(): Promise<void> {
     ],
   });
   process.stdout.write(`LISTENING ${engine.url}\n`);
+  if (arg('loop-delay') !== undefined) {
+    const { monitorEventLoopDelay } = await import('node:perf_hooks');
+    const h = monitorEventLoopDelay({ resolution: 5 });
+    h.enable();
+    setInterval(() => {
+      process.stderr.write(`event loop delay: p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms max ${(h.max / 1e6).toFixed(1)} ms; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`);
+      h.reset();
+    }, 2000).unref();
+  }
   process.on('SIGTERM', () => void engine.stop().then(() => process.exit(0)));
 }
 
@@ -161,6 +170,7 @@ async function drive(url: string, paths: string[], connections: number, duration
     if (statusCode === 200) latencies.push(ms);
   });
   const result = await instance;
+  if (arg('loop-delay') !== undefined) console.log(`autocannon: 2xx ${result['2xx']} non2xx ${result.non2xx} errors ${result.errors} timeouts ${result.timeouts}`);
   latencies.sort((a, b) => a - b);
   return {
     reqPerSec: result['2xx'] / result.duration,
@@ -308,7 +318,12 @@ async function main(): Promise<void> {
   const started = performance.now();
   const { readDataset, replayToServer } = await import('../src/datasets/index.js');
 
-  const engine = await startChild('engine', ['--data-dir', dataDir, ...(arg('cache-ttl') ? ['--cache-ttl', arg('cache-ttl')!] : [])]);
+  const engine = await startChild('engine', [
+    '--data-dir',
+    dataDir,
+    ...(arg('cache-ttl') ? ['--cache-ttl', arg('cache-ttl')!] : []),
+    ...(arg('loop-delay') !== undefined ? ['--loop-delay', '1'] : []),
+  ]);
   const hello = await startChild('hello');
   try {
     // 1. Replay the Taobao stream through the collector, shifted to end now.

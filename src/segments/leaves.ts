@@ -407,8 +407,10 @@ export function holdsSequence(leaf: SequenceLeaf, state: unknown, T: number): bo
   let to = n;
   while (to > from && s[2 * (to - 1)]! > T) to--;
   if (from >= to) return false;
-  let prev = scratch(0, n).fill(NaN);
-  let cur = scratch(1, n).fill(NaN);
+  let prev = scratch(0, n);
+  let cur = scratch(1, n);
+  prev.fill(NaN, 0, n);
+  cur.fill(NaN, 0, n);
   for (let j = 0; j < leaf.positives.length; j++) {
     const bit = 1 << leaf.positives[j]!;
     const absent = leaf.absentBefore[j];
@@ -448,17 +450,18 @@ export function holdsSequence(leaf: SequenceLeaf, state: unknown, T: number): bo
   return false;
 }
 
-/** Reused work arrays of the matcher (it never nests). */
+/** Reused work arrays of the matcher (it never nests); only their first n items are meaningful. */
 const pool: Float64Array[] = [];
 function scratch(slot: number, n: number): Float64Array {
   let buffer = pool[slot];
   if (!buffer || buffer.length < n) pool[slot] = buffer = new Float64Array(Math.max(n, 64));
-  return buffer.subarray(0, n);
+  return buffer;
 }
 
 /** For each entry i: the earliest time strictly after t_i of an entry having `bit` (Infinity when none). */
 function nextTimes(s: SequenceState, from: number, to: number, bit: number, slot: number): Float64Array {
-  const out = scratch(slot, s.length / 2).fill(Infinity);
+  const out = scratch(slot, s.length / 2);
+  out.fill(Infinity, 0, s.length / 2);
   let best = Infinity;
   let i = to - 1;
   while (i >= from) {

@@ -133,14 +133,38 @@ export function createSegmentsOperator(
 }
 
 const ALL = 'all' as const;
+/** Evaluate the segments marked in the scratch marks (and the due ones). */
+const MARKED = 'marked' as const;
 
-const scratches = new WeakMap<CompiledDefinitions, { marks: Uint8Array; candidates: number[] }>();
-function scratchOf(defs: CompiledDefinitions): { marks: Uint8Array; candidates: number[] } {
+/** The index entries an event is looked up under, merged per (type, name) once and cached. */
+const entryCaches = new WeakMap<CompiledDefinitions, Map<string, readonly { leaf: Leaf; filter: number }[]>>();
+const NO_ENTRIES: readonly { leaf: Leaf; filter: number }[] = [];
+function entriesFor(defs: CompiledDefinitions, event: KairosEvent): readonly { leaf: Leaf; filter: number }[] {
+  let cache = entryCaches.get(defs);
+  if (!cache) entryCaches.set(defs, (cache = new Map()));
+  const name = event.type === 'track' ? event.event : event.type === 'page' || event.type === 'screen' ? event.name : undefined;
+  const cacheKey = name === undefined ? event.type : `${event.type}\u0000${name}`;
+  const cached = cache.get(cacheKey);
+  if (cached) return cached;
+  const merged: { leaf: Leaf; filter: number }[] = [];
+  for (const key of eventIndexKeys(event)) merged.push(...(defs.eventIndex.get(key) ?? []));
+  const entries = merged.length === 0 ? NO_ENTRIES : merged;
+  // Event names are unbounded input: cache a bounded number of them.
+  if (cache.size < 10_000) cache.set(cacheKey, entries);
+  return entries;
+}
+
+interface Scratch {
+  marks: Uint8Array;
+  candidates: number[];
+  sequenceMasks: Map<Leaf, number>;
+}
+const scratches = new WeakMap<CompiledDefinitions, Scratch>();
+function scratchOf(defs: CompiledDefinitions): Scratch {
   let scratch = scratches.get(defs);
-  if (!scratch) scratches.set(defs, (scratch = { marks: new Uint8Array(defs.segments.length), candidates: [] }));
+  if (!scratch) scratches.set(defs, (scratch = { marks: new Uint8Array(defs.segments.length), candidates: [], sequenceMasks: new Map() }));
   return scratch;
 }
-const NONE: ReadonlySet<number> = new Set();
 
 /** One operator call on one profile: the compiled definitions, the state and the context, bound together. */
 class Evaluation {
@@ -153,6 +177,7 @@ class Evaluation {
   /** Per-segment "evaluate now" marks (scratch shared by the evaluations of one operator; they never nest). */
   private readonly marks: Uint8Array;
   private readonly candidates: number[];
+  private readonly sequenceMasks: Map<Leaf, number>;
 
   /** `encoded`: the state is in its stored form (times relative to `e`); it is decoded in place. */
   constructor(
@@ -166,6 +191,7 @@ class Evaluation {
     const scratch = scratchOf(defs);
     this.marks = scratch.marks;
     this.candidates = scratch.candidates;
+    this.sequenceMasks = scratch.sequenceMasks;
   }
 
   handle(event: KairosEvent, target: number): void {
@@ -183,9 +209,9 @@ class Evaluation {
   private settleAfterInsert(event: KairosEvent, target: number, dirtyAll: typeof ALL | undefined): void {
     const s = this.state;
     const T = Math.max(s.e, target);
-    const dirty = new Set<number>();
-    const matched = this.insert(event, T, dirty);
-    if (event.type === 'identify' && event.traits) for (const i of this.defs.traitSegments) dirty.add(i);
+    // insert() marks the users of the leaves it changed; settle() consumes the marks.
+    const matched = this.insert(event, T);
+    if (event.type === 'identify' && event.traits) for (const i of this.defs.traitSegments) this.marks[i] = 1;
     if (matched === 'late-only') {
       this.ctx.late({
         messageId: event.messageId,
@@ -194,34 +220,34 @@ class Evaluation {
         reason: 'window-closed',
       });
     }
-    this.settle(T, dirtyAll ?? dirty);
+    this.settle(T, dirtyAll ?? MARKED);
     s.e = T;
   }
 
   /** Adds the event to every leaf it matches; marks the users of changed leaves dirty. */
-  private insert(event: KairosEvent, T: number, dirty: Set<number>): 'none' | 'accepted' | 'late-only' {
+  private insert(event: KairosEvent, T: number): 'none' | 'accepted' | 'late-only' {
     const s = this.state;
+    const marks = this.marks;
     let matched = false;
     let accepted = false;
     let sequenceMasks: Map<Leaf, number> | undefined;
-    for (const key of eventIndexKeys(event)) {
-      const entries = this.defs.eventIndex.get(key);
-      if (!entries) continue;
-      for (const { leaf, filter } of entries) {
-        if (!leaf.filters[filter]!.where(event)) continue;
-        if (leaf.kind === 'sequence') {
-          (sequenceMasks ??= new Map()).set(leaf, (sequenceMasks.get(leaf) ?? 0) | (1 << filter));
-          continue;
-        }
-        const contribution = windowContribution(leaf, event);
-        if (contribution === undefined) continue;
-        matched = true;
-        const next = insertWindow(leaf, s.l[leaf.id], contribution, event.eventTimeMs, T, this.opts);
-        if (next === undefined) continue;
-        accepted = true;
-        s.l[leaf.id] = next;
-        for (const i of this.defs.leafUsers.get(leaf.id) ?? []) dirty.add(i);
+    const entries = entriesFor(this.defs, event);
+    for (let k = 0; k < entries.length; k++) {
+      const { leaf, filter } = entries[k]!;
+      if (!leaf.filters[filter]!.where(event)) continue;
+      if (leaf.kind === 'sequence') {
+        sequenceMasks ??= this.sequenceMasks;
+        sequenceMasks.set(leaf, (sequenceMasks.get(leaf) ?? 0) | (1 << filter));
+        continue;
       }
+      const contribution = windowContribution(leaf, event);
+      if (contribution === undefined) continue;
+      matched = true;
+      const next = insertWindow(leaf, s.l[leaf.id], contribution, event.eventTimeMs, T, this.opts);
+      if (next === undefined) continue;
+      accepted = true;
+      s.l[leaf.id] = next;
+      for (const i of this.defs.leafUsers.get(leaf.id) ?? []) marks[i] = 1;
     }
     if (sequenceMasks) {
       for (const [leaf, mask] of sequenceMasks) {
@@ -237,8 +263,9 @@ class Evaluation {
         if (next === undefined) continue;
         accepted = true;
         s.l[leaf.id] = next;
-        for (const i of this.defs.leafUsers.get(leaf.id) ?? []) dirty.add(i);
+        for (const i of this.defs.leafUsers.get(leaf.id) ?? []) marks[i] = 1;
       }
+      sequenceMasks.clear();
     }
     if (!matched) return 'none';
     if (accepted) return 'accepted';
@@ -250,7 +277,7 @@ class Evaluation {
     for (let guard = 0; guard < 100_000; guard++) {
       const c = this.nextPending();
       if (c === undefined || (inclusive ? c > limit : c >= limit)) return;
-      this.settle(c, NONE);
+      this.settle(c, MARKED);
       if (c > this.state.e) this.state.e = c;
     }
   }
@@ -269,12 +296,11 @@ class Evaluation {
    * Evaluates, at instant T and in dependency order, the segments that are dirty, due (their next
    * change ≤ T) or that reference a segment which changed just now; records transitions.
    */
-  settle(T: number, dirty: ReadonlySet<number> | typeof ALL): void {
+  settle(T: number, dirty: typeof ALL | typeof MARKED): void {
     const s = this.state;
     const segments = this.defs.segments;
     const marks = this.marks;
     if (dirty === ALL) marks.fill(1);
-    else for (const i of dirty) marks[i] = 1;
     for (const key in s.m) {
       const nc = s.m[key]![3];
       if (nc !== undefined && nc <= T) {
@@ -365,7 +391,7 @@ class Evaluation {
       return;
     }
     if (nc === undefined) {
-      if (slot.length > 3) slot.length = 3;
+      if (slot.length > 3) slot.pop();
       // Nothing to remember once out and past its last transition (or never in).
       if (slot[0] === 0 && (slot[2] === 0 || slot[1] < s.e)) delete s.m[seg.key];
     } else {

@@ -1,4 +1,4 @@
-import { parseProfileKey } from '../core/index.js';
+import { parseProfileKey, type Clock } from '../core/index.js';
 import type { MetadataStore, StateStore } from '../store/index.js';
 import { DestinationService, WEBHOOK_CURSORS_COLLECTION } from './destinations.js';
 import { isMembershipChange } from './membership.js';
@@ -22,6 +22,8 @@ export interface WebhookDispatcherDeps {
   readonly store: StateStore;
   readonly metadata: MetadataStore;
   readonly partitionCount: number;
+  /** Signature timestamps and dead-letter times (overrides `options.clock`). @default systemClock */
+  readonly clock?: Clock;
   readonly options?: WebhookDispatcherOptions;
   /** @default globalThis.fetch */
   readonly fetch?: FetchFunction;
@@ -135,7 +137,7 @@ class Dispatcher implements WebhookDispatcher {
   private readonly counters: WebhookDispatcherStats = { delivered: 0, failedAttempts: 0, deadLettered: 0, lanes: 0 };
 
   constructor(private readonly deps: WebhookDispatcherDeps) {
-    this.opts = resolveWebhookDispatcherOptions(deps.options);
+    this.opts = resolveWebhookDispatcherOptions({ ...deps.options, ...(deps.clock ? { clock: deps.clock } : {}) });
     this.destinations = new DestinationService({ metadata: deps.metadata, clock: this.opts.clock });
     this.fetchFn = deps.fetch ?? globalThis.fetch;
     this.heads = new Array<number>(deps.partitionCount).fill(0);

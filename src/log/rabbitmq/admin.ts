@@ -8,8 +8,15 @@ import { AmqpSession, brokerCode, loadAmqplib } from './session.js';
  * deleting the streams under a live writer makes its appends fail (LOG_UNAVAILABLE).
  * Resolves the number of queues deleted.
  */
-export async function deleteRabbitMqEventLog(options: { readonly url: string; readonly namespace: string }): Promise<number> {
-  const resolved = resolveRabbitMqEventLogOptions({ ...options, mode: 'reader', connectionName: `kairos-log-admin ${options.namespace}` });
+export async function deleteRabbitMqEventLog(options: {
+  readonly url: string;
+  readonly namespace: string;
+}): Promise<number> {
+  const resolved = resolveRabbitMqEventLogOptions({
+    ...options,
+    mode: 'reader',
+    connectionName: `kairos-log-admin ${options.namespace}`,
+  });
   const session = new AmqpSession(await loadAmqplib(), resolved);
   try {
     const link = await session.connect();

@@ -146,7 +146,8 @@ function invalid(field: string, value: unknown, why: string): never {
 
 function integer(field: string, value: number | undefined, fallback: number, min: number, max: number): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < min || value > max) invalid(field, value, `must be an integer in ${min}..${max}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    invalid(field, value, `must be an integer in ${min}..${max}`);
   return value;
 }
 
@@ -176,7 +177,11 @@ export function resolveRabbitMqEventLogOptions(options: RabbitMqEventLogOptions)
   if (typeof options.url !== 'string' || !/^amqps?:\/\//.test(options.url))
     invalid('url', options.url, 'an amqp:// or amqps:// URL is required');
   if (typeof options.namespace !== 'string' || !NAMESPACE_RE.test(options.namespace))
-    invalid('namespace', options.namespace, 'letters, digits, ".", "_", "-", ":" (at most 200), starting with a letter or digit');
+    invalid(
+      'namespace',
+      options.namespace,
+      'letters, digits, ".", "_", "-", ":" (at most 200), starting with a letter or digit',
+    );
   if (options.namespace.startsWith('amq.')) invalid('namespace', options.namespace, '"amq." is reserved by RabbitMQ');
   const mode = options.mode ?? 'writer';
   if (!RABBITMQ_LOG_MODES.includes(mode)) invalid('mode', mode, `must be one of ${RABBITMQ_LOG_MODES.join(', ')}`);
@@ -194,7 +199,13 @@ export function resolveRabbitMqEventLogOptions(options: RabbitMqEventLogOptions)
       options.segmentBytes === undefined
         ? undefined
         : integer('segmentBytes', options.segmentBytes, 0, 1, MAX_SEGMENT_BYTES),
-    maxRecordBytes: integer('maxRecordBytes', options.maxRecordBytes, RABBITMQ_LOG_DEFAULTS.maxRecordBytes, 1, 64 * MiB),
+    maxRecordBytes: integer(
+      'maxRecordBytes',
+      options.maxRecordBytes,
+      RABBITMQ_LOG_DEFAULTS.maxRecordBytes,
+      1,
+      64 * MiB,
+    ),
     maxPendingBytes: integer(
       'maxPendingBytes',
       options.maxPendingBytes,
@@ -214,7 +225,13 @@ export function resolveRabbitMqEventLogOptions(options: RabbitMqEventLogOptions)
       options.reconnectMaxDelayMs,
       RABBITMQ_LOG_DEFAULTS.reconnectMaxDelayMs,
     ),
-    heartbeatSeconds: integer('heartbeatSeconds', options.heartbeatSeconds, RABBITMQ_LOG_DEFAULTS.heartbeatSeconds, 0, 3_600),
+    heartbeatSeconds: integer(
+      'heartbeatSeconds',
+      options.heartbeatSeconds,
+      RABBITMQ_LOG_DEFAULTS.heartbeatSeconds,
+      0,
+      3_600,
+    ),
     readerPrefetch: integer('readerPrefetch', options.readerPrefetch, RABBITMQ_LOG_DEFAULTS.readerPrefetch, 1, 65_535),
     readerIdleMs: duration('readerIdleMs', options.readerIdleMs, RABBITMQ_LOG_DEFAULTS.readerIdleMs),
     scanTimeoutMs: duration('scanTimeoutMs', options.scanTimeoutMs, RABBITMQ_LOG_DEFAULTS.scanTimeoutMs),
@@ -237,7 +254,8 @@ export function fenceQueueName(namespace: string, partition: number): string {
 
 export function streamQueueArguments(options: ResolvedRabbitMqEventLogOptions): Record<string, unknown> {
   const args: Record<string, unknown> = { 'x-queue-type': 'stream' };
-  if (options.retentionMs !== Number.POSITIVE_INFINITY) args['x-max-age'] = `${Math.ceil(options.retentionMs / 1_000)}s`;
+  if (options.retentionMs !== Number.POSITIVE_INFINITY)
+    args['x-max-age'] = `${Math.ceil(options.retentionMs / 1_000)}s`;
   if (options.retentionBytes !== Number.POSITIVE_INFINITY) args['x-max-length-bytes'] = options.retentionBytes;
   if (options.segmentBytes !== undefined) args['x-stream-max-segment-size-bytes'] = options.segmentBytes;
   return args;

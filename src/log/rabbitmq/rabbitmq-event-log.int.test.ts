@@ -31,7 +31,10 @@ afterAll(async () => {
 
 function capture() {
   const lines: { level: number; msg: string }[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const logger = pino(
+    { level: 'debug' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) },
+  );
   return { logger, warnings: () => lines.filter((l) => l.level === 40).map((l) => l.msg) };
 }
 
@@ -54,12 +57,15 @@ async function codeOf(promise: Promise<unknown>): Promise<string | undefined> {
 
 /** Closes, from the broker side, every connection whose client-provided name is `name` (nobody else's). */
 async function closeConnectionsNamed(name: string): Promise<number> {
-  const { stdout } = await run('rabbitmqctl', ['list_connections', 'pid', 'client_properties', '-q'], { timeout: 60_000 });
+  const { stdout } = await run('rabbitmqctl', ['list_connections', 'pid', 'client_properties', '-q'], {
+    timeout: 60_000,
+  });
   const pids = stdout
     .split('\n')
     .filter((line) => line.includes(`{"connection_name","${name}"}`))
     .map((line) => line.split('\t')[0]!.trim());
-  for (const pid of pids) await run('rabbitmqctl', ['close_connection', pid, 'kairos test: broker-side close'], { timeout: 60_000 });
+  for (const pid of pids)
+    await run('rabbitmqctl', ['close_connection', pid, 'kairos test: broker-side close'], { timeout: 60_000 });
   return pids.length;
 }
 
@@ -187,7 +193,9 @@ describe('RabbitMQ event log: broker outages', () => {
     while (appenders.acked.size < ackedAtOutage + 500 && Date.now() < deadline + 30_000) await sleep(20);
     await appenders.stop();
     expect(appenders.acked.size, 'appends recovered after the outage').toBeGreaterThanOrEqual(ackedAtOutage + 500);
-    expect([...appenders.codes.keys()].every((code) => code === 'LOG_UNAVAILABLE' || code === 'LOG_BACKPRESSURE')).toBe(true);
+    expect([...appenders.codes.keys()].every((code) => code === 'LOG_UNAVAILABLE' || code === 'LOG_BACKPRESSURE')).toBe(
+      true,
+    );
     expect(log.stats().reconnects).toBeGreaterThanOrEqual(1);
     expect(warnings()).toContain('rabbitmq log: connection closed; reconnecting');
 
@@ -264,7 +272,11 @@ describe('RabbitMQ event log: fences and modes', () => {
   it('a reader-mode instance reads and reports offsets but cannot append', async () => {
     const namespace = uniqueNamespace('reader');
     const writer = await openLog({ namespace });
-    const entries = Array.from({ length: 30 }, (_, i) => ({ key: `r${i}`, value: Buffer.from(`v${i}`), timestampMs: i }));
+    const entries = Array.from({ length: 30 }, (_, i) => ({
+      key: `r${i}`,
+      value: Buffer.from(`v${i}`),
+      timestampMs: i,
+    }));
     await writer.append(entries);
     const reader = await openLog({ namespace, mode: 'reader' });
     expect(await codeOf(reader.append(entries))).toBe('LOG_READ_ONLY');
@@ -272,16 +284,24 @@ describe('RabbitMQ event log: fences and modes', () => {
       expect(await reader.offsets(p)).toEqual(await writer.offsets(p));
       expect((await readAll(reader, p)).map((r) => r.key)).toEqual((await readAll(writer, p)).map((r) => r.key));
     }
-    expect(await codeOf(openLog({ namespace: uniqueNamespace('missing'), mode: 'reader' }))).toBe('LOG_INVALID_OPTIONS');
+    expect(await codeOf(openLog({ namespace: uniqueNamespace('missing'), mode: 'reader' }))).toBe(
+      'LOG_INVALID_OPTIONS',
+    );
   });
 
   it('refuses another partition count or other retention arguments for an existing namespace', async () => {
     const namespace = uniqueNamespace('args');
     const log = await openLog({ namespace, partitionCount: 4, retentionBytes: 1_000_000 });
     await log.close();
-    expect(await codeOf(openLog({ namespace, partitionCount: 8, retentionBytes: 1_000_000 }))).toBe('LOG_INVALID_OPTIONS');
-    expect(await codeOf(openLog({ namespace, partitionCount: 2, retentionBytes: 1_000_000 }))).toBe('LOG_INVALID_OPTIONS');
-    expect(await codeOf(openLog({ namespace, partitionCount: 4, retentionBytes: 2_000_000 }))).toBe('LOG_INVALID_OPTIONS');
+    expect(await codeOf(openLog({ namespace, partitionCount: 8, retentionBytes: 1_000_000 }))).toBe(
+      'LOG_INVALID_OPTIONS',
+    );
+    expect(await codeOf(openLog({ namespace, partitionCount: 2, retentionBytes: 1_000_000 }))).toBe(
+      'LOG_INVALID_OPTIONS',
+    );
+    expect(await codeOf(openLog({ namespace, partitionCount: 4, retentionBytes: 2_000_000 }))).toBe(
+      'LOG_INVALID_OPTIONS',
+    );
     await (await openLog({ namespace, partitionCount: 4, retentionBytes: 1_000_000 })).close();
   });
 });

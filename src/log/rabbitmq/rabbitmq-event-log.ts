@@ -203,9 +203,13 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     }
     if (this.mode === 'reader') {
       if (found === 0)
-        throw LogErrors.create('LOG_INVALID_OPTIONS', `No event log in namespace ${this.namespace}: open a writer first`, {
-          details: { field: 'namespace', value: this.namespace },
-        });
+        throw LogErrors.create(
+          'LOG_INVALID_OPTIONS',
+          `No event log in namespace ${this.namespace}: open a writer first`,
+          {
+            details: { field: 'namespace', value: this.namespace },
+          },
+        );
       return;
     }
     const args = streamQueueArguments(this.opts);
@@ -260,6 +264,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     // Publishes of an abandoned channel must have reached the stream (or be lost for good) before its end
     // is read: the broker processes a channel's publishes before its close-ok.
     await this.publisherClosing;
+    if (!this.session.isLive(link.generation)) return;
     let next = await scanEnd(this.session, link, w.queue, this.opts.scanTimeoutMs);
     let marker = false;
     if (next === undefined) {
@@ -313,7 +318,10 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
           throw LogErrors.create('LOG_UNAVAILABLE', `Cannot take the writer fence ${name}`, { cause: err });
         if (attempt === 1) {
           this.counters.fenceWaits++;
-          this.opts.logger.info({ partition: w.partition }, 'rabbitmq log: another connection holds the writer fence; waiting');
+          this.opts.logger.info(
+            { partition: w.partition },
+            'rabbitmq log: another connection holds the writer fence; waiting',
+          );
         }
         if (Date.now() + delay > deadline)
           throw LogErrors.create(
@@ -333,7 +341,10 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
       await mapLimit(this.writers, SETUP_CONCURRENCY, (w) => this.ensureWriter(w, deadline, 'LOG_UNAVAILABLE'));
     } catch (err) {
       if (!this.closed)
-        this.opts.logger.warn({ err: (err as Error).message }, 'rabbitmq log: could not take the writer fences back yet');
+        this.opts.logger.warn(
+          { err: (err as Error).message },
+          'rabbitmq log: could not take the writer fences back yet',
+        );
     }
   }
 
@@ -374,13 +385,15 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     this.counters.publisherFailures++;
     for (const w of this.writers) w.dirty = true;
     if (!this.closed) this.opts.logger.warn({ reason }, 'rabbitmq log: publisher failed; partitions will resync');
-    const closing = withTimeout(publisher.channel.close(), 5_000, () => new Error('close timed out')).catch(
-      (err: unknown) => {
-        // A channel that cannot even be closed (blocked connection, dead socket): drop the connection, so
-        // none of its publishes can reach a stream after we read its end.
-        if (!/closed/i.test((err as Error).message)) this.session.destroy(publisher.generation, reason);
-      },
-    );
+    const closing = withTimeout(
+      publisher.channel.close(),
+      Math.min(5_000, this.opts.publishTimeoutMs),
+      () => new Error('close timed out'),
+    ).catch((err: unknown) => {
+      // A channel that cannot even be closed (blocked connection, dead socket): drop the connection, so
+      // none of its publishes can reach a stream after we read its end.
+      if (!/closed/i.test((err as Error).message)) this.session.destroy(publisher.generation, reason);
+    });
     this.publisherClosing = Promise.all([this.publisherClosing, closing]).then(() => undefined);
   }
 
@@ -397,7 +410,13 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
       if (size > this.opts.maxRecordBytes || keyBytes > MAX_KEY_BYTES) {
         return Promise.reject(
           LogErrors.create('LOG_RECORD_TOO_LARGE', undefined, {
-            details: { index: i, bytes: size, keyBytes, maxRecordBytes: this.opts.maxRecordBytes, maxKeyBytes: MAX_KEY_BYTES },
+            details: {
+              index: i,
+              bytes: size,
+              keyBytes,
+              maxRecordBytes: this.opts.maxRecordBytes,
+              maxKeyBytes: MAX_KEY_BYTES,
+            },
           }),
         );
       }
@@ -550,9 +569,13 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     }
     this.counters.rejectedUnavailable++;
     pending.reject(
-      LogErrors.create('LOG_UNAVAILABLE', 'The broker did not confirm every record; none of this append is acknowledged', {
-        cause: pending.failure,
-      }),
+      LogErrors.create(
+        'LOG_UNAVAILABLE',
+        'The broker did not confirm every record; none of this append is acknowledged',
+        {
+          cause: pending.failure,
+        },
+      ),
     );
   }
 

@@ -106,17 +106,30 @@ export class AmqpSession {
   }
 
   async channel(link: Link): Promise<Channel> {
-    const channel = await link.model.createChannel();
+    const channel = await this.open(link, () => link.model.createChannel());
     channel.on('error', (err: Error) => this.opts.logger.debug({ err: err.message }, 'rabbitmq log: channel error'));
     return channel;
   }
 
   async confirmChannel(link: Link): Promise<ConfirmChannel> {
-    const channel = await link.model.createConfirmChannel();
+    const channel = await this.open(link, () => link.model.createConfirmChannel());
     channel.on('error', (err: Error) =>
       this.opts.logger.debug({ err: err.message }, 'rabbitmq log: publisher channel error'),
     );
     return channel;
+  }
+
+  /** Opening a channel on a connection that is gone (or going) must fail, not wait for a reply forever. */
+  private async open<C>(link: Link, create: () => Promise<C>): Promise<C> {
+    if (!this.isLive(link.generation))
+      throw LogErrors.create('LOG_UNAVAILABLE', 'The broker connection was lost', {
+        details: { reason: 'connection-lost' },
+      });
+    try {
+      return await withTimeout(create(), this.opts.connectTimeoutMs, () => new Error('opening a channel timed out'));
+    } catch (err) {
+      throw LogErrors.create('LOG_UNAVAILABLE', 'Cannot open a channel to the broker', { cause: err });
+    }
   }
 
   /**

@@ -30,7 +30,8 @@ export async function ensureRabbitMq(): Promise<void> {
   } catch (error) {
     throw new Error('RabbitMQ at 127.0.0.1:5672 is down and scripts/services.sh could not start it', { cause: error });
   }
-  if (!(await portAnswers(5672))) throw new Error('RabbitMQ at 127.0.0.1:5672 still does not answer after scripts/services.sh');
+  if (!(await portAnswers(5672)))
+    throw new Error('RabbitMQ at 127.0.0.1:5672 still does not answer after scripts/services.sh');
 }
 
 /** A namespace no other test run uses. */

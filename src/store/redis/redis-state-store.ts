@@ -47,12 +47,25 @@ const UNSAFE_EVICTION = /^allkeys-/;
 export class RedisStateStore implements StateStore {
   readonly kind = 'redis';
   private closed = false;
+  /**
+   * Bumped when a reconnect lands on another Redis process (restart, failover) or cannot tell. Handles
+   * acquired under an earlier generation are fenced locally: a restarted or promoted server may have
+   * lost the last fencing INCRs (AOF `everysec`, async replication), so their tokens prove nothing.
+   */
+  private generation = 0;
+  /** Settles once the server behind the current connection is identified; acquire and commit wait. */
+  private identified: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly redis: Client,
     readonly options: ResolvedRedisStateStoreOptions,
     /** @internal */ readonly keys: RedisKeys,
-  ) {}
+    private runId: string,
+  ) {
+    redis.on('ready', () => {
+      this.identified = this.identifyServer();
+    });
+  }
 
   /** Connects, checks the server (version, eviction policy, layout) and registers the scripts. */
   static async open(options: RedisStateStoreOptions): Promise<RedisStateStore> {
@@ -98,23 +111,26 @@ export class RedisStateStore implements StateStore {
     redis.defineCommand('kairosRelease', { lua: RELEASE_LUA });
     redis.defineCommand('kairosScan', { lua: SCAN_LUA, readOnly: true });
     const keys = redisKeys(resolved.namespace);
+    let runId: string;
     try {
       await redis.connect();
-      await checkServer(redis, keys);
+      runId = await checkServer(redis, keys);
     } catch (error) {
       redis.disconnect();
       throw toStoreError(error, 'connect', false);
     }
-    return new RedisStateStore(redis, resolved, keys);
+    return new RedisStateStore(redis, resolved, keys, runId);
   }
 
   async acquire(partition: number, owner: string): Promise<PartitionState> {
     this.assertOpen();
+    await this.identified;
+    const generation = this.generation;
     const k = this.keys;
     const [token, epoch] = await this.run('acquire', true, () =>
       this.redis.kairosAcquire(3, k.fence(partition), k.owner(partition), k.epoch, owner, randomUUID()),
     );
-    return new RedisPartitionState(this, partition, Number(token), String(epoch));
+    return new RedisPartitionState(this, partition, Number(token), String(epoch), generation);
   }
 
   async get(key: string): Promise<unknown> {
@@ -226,8 +242,20 @@ export class RedisStateStore implements StateStore {
   }
 
   /** @internal One commit script; STORE_FENCED when `token` is no longer the partition's fence. */
-  async commitAs(partition: number, token: number, epoch: string, commit: StateCommit): Promise<void> {
+  async commitAs(
+    partition: number,
+    token: number,
+    epoch: string,
+    generation: number,
+    commit: StateCommit,
+  ): Promise<void> {
     this.assertOpen();
+    await this.identified;
+    if (generation !== this.generation) {
+      throw StoreErrors.create('STORE_FENCED', `partition ${partition}: Redis restarted or failed over since acquire`, {
+        details: { partition, token, reason: 'server-changed' },
+      });
+    }
     const k = this.keys;
     const np = commit.puts.length;
     const nd = commit.deletes.length;
@@ -266,6 +294,23 @@ export class RedisStateStore implements StateStore {
     );
   }
 
+  private async identifyServer(): Promise<void> {
+    let runId = '';
+    try {
+      runId = runIdOf(await this.redis.info('server'));
+    } catch {
+      // Cannot tell: assume another server, the safe side (handles re-acquire).
+    }
+    if (runId === '' || runId !== this.runId) {
+      this.generation++;
+      this.options.logger.warn(
+        { namespace: this.options.namespace, previous: this.runId, current: runId },
+        'redis server changed (restart or failover): partition handles acquired before are fenced',
+      );
+    }
+    this.runId = runId;
+  }
+
   private async run<T>(operation: string, write: boolean, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -285,6 +330,7 @@ class RedisPartitionState implements PartitionState {
     readonly partition: number,
     readonly token: number,
     private readonly epoch: string,
+    private readonly generation: number,
   ) {}
 
   checkpoint(): Promise<Checkpoint | undefined> {
@@ -304,7 +350,7 @@ class RedisPartitionState implements PartitionState {
   }
 
   commit(commit: StateCommit): Promise<void> {
-    return this.store.commitAs(this.partition, this.token, this.epoch, commit);
+    return this.store.commitAs(this.partition, this.token, this.epoch, this.generation, commit);
   }
 
   release(): Promise<void> {
@@ -312,7 +358,12 @@ class RedisPartitionState implements PartitionState {
   }
 }
 
-async function checkServer(redis: Client, keys: RedisKeys): Promise<void> {
+function runIdOf(info: string): string {
+  return /run_id:([0-9a-f]+)/.exec(info)?.[1] ?? '';
+}
+
+/** Checks version, eviction policy and layout; returns the server's run_id. */
+async function checkServer(redis: Client, keys: RedisKeys): Promise<string> {
   const info = await redis.info('server');
   const version = /redis_version:(\d+)\.(\d+)/.exec(info);
   if (!version || Number(version[1]) < MIN_REDIS_MAJOR) {
@@ -341,6 +392,7 @@ async function checkServer(redis: Client, keys: RedisKeys): Promise<void> {
       },
     );
   }
+  return runIdOf(info);
 }
 
 /** Opens a Redis StateStore (connects and checks the server first). */

@@ -1,0 +1,286 @@
+/**
+ * Segment evaluation cost: events/s through one PartitionTask running [profile, segments(50 rules)]
+ * over memory stores, beside the same task running [profile] only, in the same run, as a ratio. The
+ * 50 rules mix every condition kind of DESIGN.md §6 (the three examples, counts with by/where, sums
+ * and distinct counts over short and long windows, sequences with and without absence, traits,
+ * all/any/not, inSegment chains). Also reports the segments state size per profile.
+ *
+ * Run: npx tsx bench/segments-eval.ts [--events 100000] [--users 10000]. Writes bench/results/segments-eval.json.
+ */
+import { ManualClock, encodePayload, type KairosEvent } from '../src/core/index.js';
+import { MemoryEventLog } from '../src/log/index.js';
+import { createProfileOperator } from '../src/profiles/index.js';
+import {
+  createSegmentsOperator,
+  validateDefinition,
+  type ActiveSegmentVersion,
+  type Condition,
+} from '../src/segments/index.js';
+import { MemoryStateStore } from '../src/store/index.js';
+import {
+  PartitionTask,
+  resolveStreamOptions,
+  type KeyState,
+  type KeyedContext,
+  type KeyedOperator,
+  type Pipeline,
+} from '../src/stream/index.js';
+import { writeResults, type BenchResult } from './lib/results.js';
+
+const arg = (name: string, fallback: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const EVENTS = arg('events', 100_000);
+const USERS = arg('users', 10_000);
+const RUNS = 3;
+const T0 = Date.UTC(2026, 10, 1);
+
+function rules(): ActiveSegmentVersion[] {
+  const out: { id: string; condition: Condition }[] = [
+    {
+      id: 'high-intent',
+      condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within: '10m' }, gt: 3 },
+    },
+    {
+      id: 'cart-abandoner',
+      condition: { sequence: [{ event: 'Product Added' }, { absent: { event: 'Order Completed' }, for: '30m' }] },
+    },
+    {
+      id: 'big-spender',
+      condition: {
+        all: [
+          { sum: { event: 'Order Completed', of: 'properties.revenue', within: '30d' }, gte: 500 },
+          { trait: 'plan', in: ['pro', 'enterprise'] },
+        ],
+      },
+    },
+  ];
+  for (const within of ['5m', '10m', '30m'])
+    for (const gt of [2, 3, 5])
+      out.push({
+        id: `views-${within}-${gt}`,
+        condition: { count: { event: 'Product Viewed', by: 'properties.product_id', within }, gt },
+      });
+  for (let k = 0; k < 10; k++) {
+    out.push({
+      id: `cat-${k}-fan`,
+      condition: {
+        count: {
+          event: ['Product Viewed', 'Product Added'],
+          where: { 'properties.category': { eq: `cat-${k}` } },
+          within: '10m',
+        },
+        gte: 2,
+      },
+    });
+  }
+  for (const [within, gte] of [
+    ['1h', 50],
+    ['1h', 200],
+    ['7d', 200],
+    ['7d', 1000],
+    ['30d', 1000],
+    ['30d', 3000],
+  ] as const) {
+    out.push({
+      id: `revenue-${within}-${gte}`,
+      condition: { sum: { event: 'Order Completed', of: 'properties.revenue', within }, gte },
+    });
+  }
+  for (const [within, gte] of [
+    ['30m', 3],
+    ['30m', 5],
+    ['1d', 3],
+    ['1d', 8],
+  ] as const) {
+    out.push({
+      id: `explorer-${within}-${gte}`,
+      condition: { distinct: { event: 'Product Viewed', of: 'properties.category', within }, gte },
+    });
+  }
+  out.push(
+    {
+      id: 'view-add',
+      condition: { sequence: [{ event: 'Product Viewed' }, { event: 'Product Added' }], within: '30m' },
+    },
+    {
+      id: 'funnel',
+      condition: {
+        sequence: [{ event: 'Product Viewed' }, { event: 'Product Added' }, { event: 'Checkout Started' }],
+        within: '1h',
+      },
+    },
+    {
+      id: 'abandon-1h',
+      condition: { sequence: [{ event: 'Product Added' }, { absent: { event: 'Order Completed' }, for: '1h' }] },
+    },
+    {
+      id: 'checkout-stall',
+      condition: { sequence: [{ event: 'Checkout Started' }, { absent: { event: 'Order Completed' }, for: '15m' }] },
+    },
+    {
+      id: 'came-back',
+      condition: {
+        sequence: [
+          { event: 'Product Viewed' },
+          { absent: { event: 'Product Viewed' }, for: '20m' },
+          { event: 'Product Viewed' },
+        ],
+      },
+    },
+    { id: 'binge', condition: { count: { event: 'Product Viewed', within: '1h' }, gte: 10 } },
+    {
+      id: 'pricey-add',
+      condition: {
+        count: { event: 'Product Added', where: { 'properties.price': { gte: 100 } }, within: '1h' },
+        gte: 1,
+      },
+    },
+    { id: 'pro', condition: { trait: 'plan', eq: 'pro' } },
+    { id: 'paid', condition: { trait: 'plan', in: ['pro', 'enterprise'] } },
+    { id: 'has-email', condition: { trait: 'email', exists: true } },
+    {
+      id: 'free-window-shopper',
+      condition: {
+        all: [{ trait: 'plan', eq: 'free' }, { not: { count: { event: 'Order Completed', within: '7d' }, gte: 1 } }],
+      },
+    },
+    {
+      id: 'engaged',
+      condition: {
+        any: [
+          { count: { event: 'Product Viewed', within: '10m' }, gte: 5 },
+          { count: { event: 'Product Added', within: '10m' }, gte: 2 },
+        ],
+      },
+    },
+    {
+      id: 'quiet',
+      condition: { not: { count: { event: ['Product Viewed', 'Product Added'], within: '30m' }, gte: 1 } },
+    },
+    {
+      id: 'mixed',
+      condition: {
+        all: [
+          {
+            any: [
+              { trait: 'plan', eq: 'pro' },
+              { sum: { event: 'Order Completed', of: 'properties.revenue', within: '1h' }, gte: 100 },
+            ],
+          },
+          { not: { trait: 'email', exists: false } },
+        ],
+      },
+    },
+    { id: 'hot-pro', condition: { all: [{ inSegment: 'high-intent' }, { inSegment: 'pro' }] } },
+    { id: 'rescue', condition: { all: [{ inSegment: 'cart-abandoner' }, { not: { inSegment: 'big-spender' } }] } },
+    { id: 'vip', condition: { any: [{ inSegment: 'big-spender' }, { inSegment: 'hot-pro' }] } },
+    { id: 'vip-engaged', condition: { all: [{ inSegment: 'vip' }, { inSegment: 'engaged' }] } },
+  );
+  return out.map((r) => {
+    const d = validateDefinition({ id: r.id, name: r.id, condition: r.condition });
+    return { id: d.id, version: 1, state: 'active' as const, condition: d.condition };
+  });
+}
+
+const NAMES = [
+  'Product Viewed',
+  'Product Viewed',
+  'Product Viewed',
+  'Product Viewed',
+  'Product Added',
+  'Checkout Started',
+  'Order Completed',
+];
+
+function event(i: number): KairosEvent {
+  const user = (i * 7919) % USERS;
+  const t = T0 + i * 20;
+  const iso = new Date(t).toISOString();
+  const base = {
+    messageId: `seg-bench-${i}`,
+    userId: `user-${user}`,
+    profileKey: `u:user-${user}`,
+    timestamp: iso,
+    eventTimeMs: t,
+    receivedAt: iso,
+    receivedAtMs: t,
+  };
+  if (i % 20 === 0)
+    return {
+      ...base,
+      type: 'identify',
+      traits: {
+        plan: ['free', 'pro', 'enterprise'][user % 3],
+        ...(user % 2 === 0 ? { email: `u${user}@example.com` } : {}),
+      },
+    };
+  if (i % 20 === 1) return { ...base, type: 'page', name: 'Home', properties: { path: '/' } };
+  const name = NAMES[i % NAMES.length]!;
+  return {
+    ...base,
+    type: 'track',
+    event: name,
+    properties: {
+      product_id: `p-${(i * 31) % 200}`,
+      category: `cat-${(i * 13) % 40}`,
+      price: (i % 17) * 10,
+      ...(name === 'Order Completed' ? { revenue: 20 + (i % 9) * 30, order_id: `o-${i}` } : {}),
+    },
+    context: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126', locale: 'en-US' },
+  };
+}
+
+/**
+ * The operators alone, without a store or a task: CPU time (process.cpuUsage, less sensitive to a
+ * shared machine than wall time) per event, the events decoded up front. A minimal context keeps each
+ * profile's slots in a Map; timers are not fired (exits by time happen on the profiles' next events).
+ */
+const decoded = Array.from({ length: EVENTS }, (_, i) => event(i));
+function operatorCpu(ops: KeyedOperator[]): number {
+  const states = new Map<string, { ops: Record<string, unknown> }>();
+  let watermark = -8.64e15;
+  let current: { ops: Record<string, unknown> } = { ops: {} };
+  let operator = '';
+  let key = '';
+  const ctx: KeyedContext = {
+    get key() {
+      return key;
+    },
+    partition: 0,
+    get watermarkMs() {
+      return watermark;
+    },
+    processingTimeMs: 0,
+    getState: <T>() => current.ops[operator] as T | undefined,
+    setState: (value: unknown) => {
+      current.ops[operator] = value;
+    },
+    readState: <T>(op: string) => current.ops[op] as T | undefined,
+    registerTimer: () => undefined,
+    deleteTimer: () => undefined,
+    emit: () => undefined,
+    late: () => undefined,
+    putIndex: () => undefined,
+    addToCounter: () => undefined,
+  };
+  const started = process.cpuUsage();
+  for (const e of decoded) {
+    watermark = Math.max(watermark, e.eventTimeMs - 5000);
+    key = e.profileKey;
+    current = states.get(key) ?? { ops: {} };
+    states.set(key, current);
+    for (const op of ops) {
+      operator = op.name;
+      op.processElement(e, ctx);
+    }
+  }
+  const used = process.cpuUsage(started);
+  return (used.user + used.system) / EVENTS;
+}
+
+const definitions = rules();
+operatorCpu([createProfileOperator(), createSegmentsOperator(definitions)]);
+const c = operatorCpu([createProfileOperator(), createSegmentsOperator(definitions)]);
+console.log('cpu', c);
