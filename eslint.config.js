@@ -2,6 +2,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import { importX } from 'eslint-plugin-import-x';
+import globals from 'globals';
 
 /** Capabilities, in data-flow order. Each may import another only through its index.ts. */
 const capabilities = [
@@ -140,6 +141,11 @@ export default tseslint.config(
   {
     files: ['*.js', '*.config.ts'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // Node scripts in JavaScript.
+    files: ['bin/**/*.js', 'scripts/**/*.js', 'bench/**/*.js', '*.js'],
+    languageOptions: { globals: globals.node },
   },
   {
     files: ['**/*.test.ts', 'test/**/*.ts', 'bench/**', 'scripts/**'],

@@ -282,5 +282,6 @@ function operatorCpu(ops: KeyedOperator[]): number {
 
 const definitions = rules();
 operatorCpu([createProfileOperator(), createSegmentsOperator(definitions)]);
+(globalThis as any).__st = { evals: 0, searches: 0, probes: 0, catchups: 0 };
 const c = operatorCpu([createProfileOperator(), createSegmentsOperator(definitions)]);
-console.log('cpu', c);
+console.log('cpu', c, Object.fromEntries(Object.entries((globalThis as any).__st).map(([k, v]) => [k, ((v as number) / EVENTS).toFixed(2)])));

@@ -150,7 +150,10 @@ interface Measured {
 
 async function drive(url: string, paths: string[], connections: number, duration: number, auth: string, overallRate?: number): Promise<Measured> {
   const latencies: number[] = [];
-  const requests = paths.map((path) => ({ method: 'GET', path }));
+  // Each connection walks its own slice of the paths (built once per connection: autocannon builds
+  // every request of a client's list when it is set, so a shared 20k list per client would keep the
+  // load generator itself busy).
+  const slices = Array.from({ length: connections }, (_, c) => paths.filter((_, k) => k % connections === c).map((path) => ({ method: 'GET', path })));
   let clientIndex = 0;
   const instance = autocannon({
     url,
@@ -159,12 +162,8 @@ async function drive(url: string, paths: string[], connections: number, duration
     duration,
     ...(overallRate ? { overallRate } : {}),
     headers: { authorization: auth },
-    requests,
-    // Each connection walks the list from its own offset, so connections do not ask in lockstep.
-    setupClient: (client) => {
-      const offset = Math.floor(((clientIndex++ * 7919) % connections) * (requests.length / connections));
-      client.setRequests([...requests.slice(offset), ...requests.slice(0, offset)]);
-    },
+    requests: [{ method: 'GET', path: paths[0]! }],
+    setupClient: (client) => client.setRequests(slices[clientIndex++ % connections]!.length > 0 ? slices[(clientIndex - 1) % connections]! : [{ method: 'GET', path: paths[0]! }]),
   });
   instance.on('response', (_client, statusCode, _bytes, ms) => {
     if (statusCode === 200) latencies.push(ms);

@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-/* global Buffer, console, process -- a Node script */
 // Builds the browser SDK (src/sdk/) with esbuild:
 //   dist/sdk/kairos.min.js  IIFE, global `kairos`, minified (for <script src>)
 //   dist/sdk/kairos.esm.js  ES module, minified (for bundlers and <script type="module">)

@@ -6,3 +6,8 @@ export { createEmbeddedEventLog } from './embedded/embedded-event-log.js';
 export { EMBEDDED_LOG_DEFAULTS, resolveEmbeddedEventLogOptions } from './embedded/options.js';
 export type { EmbeddedEventLogOptions, EmbeddedLogMode, ResolvedEmbeddedEventLogOptions } from './embedded/options.js';
 export type { EmbeddedEventLog, EmbeddedLogStats, EmbeddedPartitionStats, LatencyHistogram } from './embedded/types.js';
+export { createRabbitMqEventLog } from './rabbitmq/rabbitmq-event-log.js';
+export { deleteRabbitMqEventLog } from './rabbitmq/admin.js';
+export { RABBITMQ_LOG_DEFAULTS, resolveRabbitMqEventLogOptions } from './rabbitmq/options.js';
+export type { RabbitMqEventLogOptions, RabbitMqLogMode, ResolvedRabbitMqEventLogOptions } from './rabbitmq/options.js';
+export type { RabbitMqEventLog, RabbitMqLogStats } from './rabbitmq/types.js';

@@ -78,15 +78,15 @@ export function createSegmentsOperator(
 ): KeyedOperator {
   const opts = resolveSegmentsOperatorOptions(options);
   const defs = compileDefinitions(definitions, opts);
+  const run = new Evaluation(defs, opts);
   return {
     name: SEGMENTS_OPERATOR,
     processElement(event, ctx) {
       const existing = ctx.getState<SegmentsState>();
       const t = event.eventTimeMs;
       const target = Math.max(t, ctx.watermarkMs);
-      const run = existing
-        ? new Evaluation(defs, opts, ctx, existing, true)
-        : new Evaluation(defs, opts, ctx, { e: target, d: defs.fingerprint, l: {}, m: {} }, false);
+      if (existing) run.begin(ctx, existing, true);
+      else run.begin(ctx, { e: target, d: defs.fingerprint, l: {}, m: {} }, false);
       if (!existing) run.fresh = true;
       run.handle(event, target);
       run.finish();
@@ -95,7 +95,7 @@ export function createSegmentsOperator(
       if (timer.tag !== WAKE) return;
       const state = ctx.getState<SegmentsState>();
       if (!state) return;
-      const run = new Evaluation(defs, opts, ctx, state, true);
+      run.begin(ctx, state, true);
       if (state.w === timer.timeMs) delete state.w;
       run.reconcileIfNeeded();
       run.catchUp(timer.timeMs, true);
@@ -108,9 +108,8 @@ export function createSegmentsOperator(
       const other = decodeSegmentsState(defs, structuredClone(from as SegmentsState));
       const existing = ctx.getState<SegmentsState>();
       const T = Math.max(existing?.e ?? -Infinity, other.e, ctx.watermarkMs);
-      const run = existing
-        ? new Evaluation(defs, opts, ctx, existing, true)
-        : new Evaluation(defs, opts, ctx, { e: T, d: defs.fingerprint, l: {}, m: {} }, false);
+      if (existing) run.begin(ctx, existing, true);
+      else run.begin(ctx, { e: T, d: defs.fingerprint, l: {}, m: {} }, false);
       run.reconcileIfNeeded();
       run.catchUp(T, false);
       run.mergeLeaves(other, T);
@@ -123,7 +122,7 @@ export function createSegmentsOperator(
     onSeal(ctx) {
       const state = ctx.getState<SegmentsState>();
       if (!state) return;
-      const run = new Evaluation(defs, opts, ctx, state, true);
+      run.begin(ctx, state, true);
       run.exitAll(Math.max(state.e, ctx.watermarkMs));
       // The task drops the key's timers; the leaves stay for the survivor's merge.
       delete state.w;
@@ -154,44 +153,43 @@ function entriesFor(defs: CompiledDefinitions, event: KairosEvent): readonly { l
   return entries;
 }
 
-interface Scratch {
-  marks: Uint8Array;
-  candidates: number[];
-  sequenceMasks: Map<Leaf, number>;
-}
-const scratches = new WeakMap<CompiledDefinitions, Scratch>();
-function scratchOf(defs: CompiledDefinitions): Scratch {
-  let scratch = scratches.get(defs);
-  if (!scratch) scratches.set(defs, (scratch = { marks: new Uint8Array(defs.segments.length), candidates: [], sequenceMasks: new Map() }));
-  return scratch;
-}
 
-/** One operator call on one profile: the compiled definitions, the state and the context, bound together. */
+
+/**
+ * Evaluates one operator call on one profile. One instance per operator, re-bound for every call
+ * (`begin`) — calls never nest — so the hot path allocates no evaluator and its work arrays are reused.
+ */
 class Evaluation {
   fresh = false;
-  private traits: Record<string, unknown> | undefined;
+  private traits: Record<string, unknown> | undefined = undefined;
   private tracesLoaded = false;
   /** Announced memberships of retired versions, waiting to be handed over to the active version (reconcile). */
-  private handovers: Map<string, { version: number; n: number }> | undefined;
+  private handovers: Map<string, { version: number; n: number }> | undefined = undefined;
+  private ctx!: KeyedContext;
+  state!: SegmentsState;
 
-  /** Per-segment "evaluate now" marks (scratch shared by the evaluations of one operator; they never nest). */
+  /** Per-segment "evaluate now" marks. */
   private readonly marks: Uint8Array;
-  private readonly candidates: number[];
-  private readonly sequenceMasks: Map<Leaf, number>;
+  private readonly candidates: number[] = [];
+  private readonly sequenceMasks = new Map<Leaf, number>();
 
-  /** `encoded`: the state is in its stored form (times relative to `e`); it is decoded in place. */
   constructor(
     private readonly defs: CompiledDefinitions,
     private readonly opts: ResolvedSegmentsOperatorOptions,
-    private readonly ctx: KeyedContext,
-    readonly state: SegmentsState,
-    encoded: boolean,
   ) {
-    if (encoded) decodeSegmentsState(defs, state);
-    const scratch = scratchOf(defs);
-    this.marks = scratch.marks;
-    this.candidates = scratch.candidates;
-    this.sequenceMasks = scratch.sequenceMasks;
+    this.marks = new Uint8Array(defs.segments.length);
+  }
+
+  /** Binds a call. `encoded`: the state is in its stored form (times relative to `e`); it is decoded in place. */
+  begin(ctx: KeyedContext, state: SegmentsState, encoded: boolean): this {
+    this.ctx = ctx;
+    this.state = state;
+    this.fresh = false;
+    this.traits = undefined;
+    this.tracesLoaded = false;
+    this.handovers = undefined;
+    if (encoded) decodeSegmentsState(this.defs, state);
+    return this;
   }
 
   handle(event: KairosEvent, target: number): void {
@@ -544,7 +542,7 @@ export function reconcileStoredProfile(
   encoded: boolean,
 ): void {
   delete state.d;
-  const run = new Evaluation(defs, opts, ctx, state, encoded);
+  const run = new Evaluation(defs, opts).begin(ctx, state, encoded);
   run.reconcileIfNeeded();
   run.catchUp(T, true);
   state.e = Math.max(state.e, T);
