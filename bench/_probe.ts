@@ -281,7 +281,26 @@ function operatorCpu(ops: KeyedOperator[]): number {
 }
 
 const definitions = rules();
-operatorCpu([createProfileOperator(), createSegmentsOperator(definitions)]);
-(globalThis as any).__st = { evals: 0, searches: 0, probes: 0, catchups: 0 };
-const c = operatorCpu([createProfileOperator(), createSegmentsOperator(definitions)]);
-console.log('cpu', c, Object.fromEntries(Object.entries((globalThis as any).__st).map(([k, v]) => [k, ((v as number) / EVENTS).toFixed(2)])));
+
+const groups: Record<string, (id: string) => boolean> = {
+  views: (id) => id.startsWith('views-') || id === 'high-intent',
+  catfan: (id) => id.startsWith('cat-'),
+  revenue: (id) => id.startsWith('revenue-') || id === 'big-spender',
+  explorer: (id) => id.startsWith('explorer-'),
+  sequences: (id) => ['view-add', 'funnel', 'abandon-1h', 'checkout-stall', 'came-back', 'cart-abandoner'].includes(id),
+  rest: (id) => ['binge', 'pricey-add', 'pro', 'paid', 'has-email', 'free-window-shopper', 'engaged', 'quiet', 'mixed'].includes(id),
+};
+const base = [] as number[];
+for (let r = 0; r < 3; r++) base.push(operatorCpu([createProfileOperator()]));
+base.sort((a, b) => a - b);
+for (const [name, pick] of Object.entries(groups)) {
+  const defs = definitions.filter((d) => pick(d.id));
+  const ys = [] as number[];
+  for (let r = 0; r < 3; r++) ys.push(operatorCpu([createProfileOperator(), createSegmentsOperator(defs)]));
+  ys.sort((a, b) => a - b);
+  console.log(name.padEnd(10), defs.length, 'rules: +', (ys[1]! - base[1]!).toFixed(1), 'µs/event');
+}
+const all = [] as number[];
+for (let r = 0; r < 3; r++) all.push(operatorCpu([createProfileOperator(), createSegmentsOperator(definitions)]));
+all.sort((a, b) => a - b);
+console.log('all', definitions.length, 'rules: +', (all[1]! - base[1]!).toFixed(1), 'µs/event; profile', base[1]!.toFixed(1));

@@ -138,7 +138,20 @@ async function stopChild(child: ChildProcess): Promise<void> {
 // ---------------------------------------------------------------------------------------------------
 // Load
 
+/** CPU time (user + system, all threads) a child process has used, from /proc (Linux). */
+function cpuMsOf(child: ChildProcess): number {
+  try {
+    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks.
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 interface Measured {
+  /** Server CPU (all its threads) per answered request, µs. */
+  cpuUsPerRequest: number;
   reqPerSec: number;
   ok: number;
   failed: number;
@@ -148,7 +161,8 @@ interface Measured {
   max: number;
 }
 
-async function drive(url: string, paths: string[], connections: number, duration: number, auth: string, overallRate?: number): Promise<Measured> {
+async function drive(server: ChildProcess, url: string, paths: string[], connections: number, duration: number, auth: string, overallRate?: number): Promise<Measured> {
+  const cpuBefore = cpuMsOf(server);
   const latencies: number[] = [];
   // Each connection walks its own slice of the paths (built once per connection: autocannon builds
   // every request of a client's list when it is set, so a shared 20k list per client would keep the
@@ -163,7 +177,10 @@ async function drive(url: string, paths: string[], connections: number, duration
     ...(overallRate ? { overallRate } : {}),
     headers: { authorization: auth },
     requests: [{ method: 'GET', path: paths[0]! }],
-    setupClient: (client) => client.setRequests(slices[clientIndex++ % connections]!.length > 0 ? slices[(clientIndex - 1) % connections]! : [{ method: 'GET', path: paths[0]! }]),
+    setupClient: (client) => {
+      const slice = slices[clientIndex++ % connections]!;
+      if (slice.length > 0) client.setRequests(slice);
+    },
   });
   instance.on('response', (_client, statusCode, _bytes, ms) => {
     if (statusCode === 200) latencies.push(ms);
@@ -171,7 +188,9 @@ async function drive(url: string, paths: string[], connections: number, duration
   const result = await instance;
   if (arg('loop-delay') !== undefined) console.log(`autocannon: 2xx ${result['2xx']} non2xx ${result.non2xx} errors ${result.errors} timeouts ${result.timeouts}`);
   latencies.sort((a, b) => a - b);
+  const cpuMs = cpuMsOf(server) - cpuBefore;
   return {
+    cpuUsPerRequest: (cpuMs * 1000) / Math.max(1, result['2xx']),
     reqPerSec: result['2xx'] / result.duration,
     ok: result['2xx'],
     failed: result.non2xx + result.errors + result.timeouts,
@@ -357,13 +376,13 @@ async function main(): Promise<void> {
     const helloPaths = ['/hello'];
 
     // Warm-up both (JIT, connection pools), then measure.
-    await drive(engine.url, paths, connections, 3, auth);
-    await drive(hello.url, helloPaths, connections, 3, auth);
+    await drive(engine.child, engine.url, paths, connections, 3, auth);
+    await drive(hello.child, hello.url, helloPaths, connections, 3, auth);
     const metricsBefore = await fetch(`${engine.url}/metrics`).then((r) => r.text());
-    const recsMax = await drive(engine.url, paths, connections, duration, auth);
-    const helloMax = await drive(hello.url, helloPaths, connections, duration, auth);
-    const recsRate = await drive(engine.url, paths, rateConnections, duration, auth, rate);
-    const helloRate = await drive(hello.url, helloPaths, rateConnections, duration, auth, rate);
+    const recsMax = await drive(engine.child, engine.url, paths, connections, duration, auth);
+    const helloMax = await drive(hello.child, hello.url, helloPaths, connections, duration, auth);
+    const recsRate = await drive(engine.child, engine.url, paths, rateConnections, duration, auth, rate);
+    const helloRate = await drive(hello.child, hello.url, helloPaths, rateConnections, duration, auth, rate);
     const metricsAfter = await fetch(`${engine.url}/metrics`).then((r) => r.text());
     const hits = metricValue(metricsAfter, 'kairos_recommend_cache_total{result="hit"}') - metricValue(metricsBefore, 'kairos_recommend_cache_total{result="hit"}');
     const misses = metricValue(metricsAfter, 'kairos_recommend_cache_total{result="miss"}') - metricValue(metricsBefore, 'kairos_recommend_cache_total{result="miss"}');
@@ -371,7 +390,7 @@ async function main(): Promise<void> {
 
     const show = (label: string, m: Measured) =>
       console.log(
-        `${label.padEnd(28)} ${m.reqPerSec.toFixed(0).padStart(7)} req/s  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  p99.9 ${m.p999.toFixed(3)} ms  max ${m.max.toFixed(1)} ms  failed ${m.failed}`,
+        `${label.padEnd(28)} ${m.reqPerSec.toFixed(0).padStart(7)} req/s  server CPU ${m.cpuUsPerRequest.toFixed(0).padStart(4)} µs/req  p50 ${m.p50.toFixed(3)} ms  p99 ${m.p99.toFixed(3)} ms  p99.9 ${m.p999.toFixed(3)} ms  max ${m.max.toFixed(1)} ms  failed ${m.failed}`,
       );
     show('recommendations, max rate', recsMax);
     show('hello world, max rate', helloMax);
@@ -392,6 +411,15 @@ async function main(): Promise<void> {
         baselineValue: round(helloMax.reqPerSec, 0),
         ratio: round(recsMax.reqPerSec / helloMax.reqPerSec, 3),
         goal: '≥ 0.7 of hello world',
+      },
+      {
+        metric: 'recommend_server_cpu_us_per_request',
+        value: round(recsMax.cpuUsPerRequest, 1),
+        unit: 'µs',
+        baseline: 'hello world server CPU per request (max-rate runs)',
+        baselineValue: round(helloMax.cpuUsPerRequest, 1),
+        ratio: round(recsMax.cpuUsPerRequest / helloMax.cpuUsPerRequest, 3),
+        goal: '≤ 1/0.7 of hello world (the req/s goal on an unshared core)',
       },
       {
         metric: 'recommend_max_p99_ms',

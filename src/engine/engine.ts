@@ -24,6 +24,7 @@ import { TaskGroup, resolveStreamOptions, type CommitReport } from '../stream/in
 import { resolveKeys } from './keys.js';
 import { resolveEngineOptions, type EngineOptions } from './options.js';
 import type { EngineContext } from './extension.js';
+import { OutboxRelay } from './outbox-relay.js';
 import { createPipeline, type PipelineConfig } from './pipeline.js';
 import { StreamPool } from './stream-pool.js';
 
@@ -98,7 +99,10 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     const hub = new SseHub();
     closers.push(() => Promise.resolve(hub.close()));
 
-    const commitListeners: ((report: CommitReport) => void)[] = [];
+    const relay = new OutboxRelay({ log, state, metadata, partitionCount: log.partitionCount, logger: logger.child({ component: 'relay' }) });
+    await relay.start();
+    closers.push(() => relay.stop());
+    const commitListeners: ((report: CommitReport) => void)[] = [(report) => report.forwarded > 0 && relay.wake()];
     const onCommit = (report: CommitReport) => {
       streamMetrics.record(report);
       for (const listener of commitListeners) listener(report);

@@ -110,8 +110,12 @@ function driftOf(node: Node): Drift {
     case 'trait':
     case 'in':
       return 'none';
-    case 'seq':
-      return 'both';
+    case 'seq': {
+      // Time alone expires matches (`within`) and completes trailing absences; nothing else.
+      const { withinMs, trailing } = node.leaf;
+      if (withinMs === undefined) return trailing ? 'up' : 'none';
+      return trailing ? 'both' : 'down';
+    }
     case 'agg':
       return node.leaf.kind === 'sum' ? 'both' : node.direction;
   }

@@ -438,7 +438,9 @@ export function holdsSequence(leaf: SequenceLeaf, state: unknown, T: number): bo
       if (!Number.isNaN(best)) any = true;
     }
     if (!any) return false;
-    [prev, cur] = [cur, prev];
+    const swap = prev;
+    prev = cur;
+    cur = swap;
   }
   const trailing = leaf.trailing;
   const nextTrailing = trailing ? nextTimes(s, from, to, 1 << trailing.step, 3) : undefined;

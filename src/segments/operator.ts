@@ -132,6 +132,8 @@ export function createSegmentsOperator(
 }
 
 const ALL = 'all' as const;
+const NONE: readonly number[] = [];
+const ascending = (a: number, b: number) => a - b;
 /** Evaluate the segments marked in the scratch marks (and the due ones). */
 const MARKED = 'marked' as const;
 
@@ -140,8 +142,9 @@ const entryCaches = new WeakMap<CompiledDefinitions, Map<string, readonly { leaf
 const NO_ENTRIES: readonly { leaf: Leaf; filter: number }[] = [];
 function entriesFor(defs: CompiledDefinitions, event: KairosEvent): readonly { leaf: Leaf; filter: number }[] {
   let cache = entryCaches.get(defs);
-  if (!cache) entryCaches.set(defs, (cache = new Map()));
-  const name = event.type === 'track' ? event.event : event.type === 'page' || event.type === 'screen' ? event.name : undefined;
+  if (!cache) entryCaches.set(defs, (cache = new Map<string, readonly { leaf: Leaf; filter: number }[]>()));
+  const name =
+    event.type === 'track' ? event.event : event.type === 'page' || event.type === 'screen' ? event.name : undefined;
   const cacheKey = name === undefined ? event.type : `${event.type}\u0000${name}`;
   const cached = cache.get(cacheKey);
   if (cached) return cached;
@@ -152,8 +155,6 @@ function entriesFor(defs: CompiledDefinitions, event: KairosEvent): readonly { l
   if (cache.size < 10_000) cache.set(cacheKey, entries);
   return entries;
 }
-
-
 
 /**
  * Evaluates one operator call on one profile. One instance per operator, re-bound for every call
@@ -245,10 +246,11 @@ class Evaluation {
       if (next === undefined) continue;
       accepted = true;
       s.l[leaf.id] = next;
-      for (const i of this.defs.leafUsers.get(leaf.id) ?? []) marks[i] = 1;
+      for (const i of this.defs.leafUsers.get(leaf.id) ?? NONE) marks[i] = 1;
     }
     if (sequenceMasks) {
-      for (const [leaf, mask] of sequenceMasks) {
+      for (const leaf of sequenceMasks.keys()) {
+        const mask = sequenceMasks.get(leaf)!;
         matched = true;
         const next = insertSequence(
           leaf as Extract<Leaf, { kind: 'sequence' }>,
@@ -261,7 +263,7 @@ class Evaluation {
         if (next === undefined) continue;
         accepted = true;
         s.l[leaf.id] = next;
-        for (const i of this.defs.leafUsers.get(leaf.id) ?? []) marks[i] = 1;
+        for (const i of this.defs.leafUsers.get(leaf.id) ?? NONE) marks[i] = 1;
       }
       sequenceMasks.clear();
     }
@@ -316,7 +318,7 @@ class Evaluation {
       const was = slot !== undefined && (slot[0] & MEMBER) !== 0;
       if (truth !== was) {
         this.transition(seg, truth, T);
-        if (seg.active) for (const d of this.defs.dependents.get(seg.id) ?? []) marks[d] = 1;
+        if (seg.active) for (const d of this.defs.dependents.get(seg.id) ?? NONE) marks[d] = 1;
       } else if (truth && seg.active && (slot![0] & ANNOUNCED) === 0) {
         this.announce(seg, slot!, T);
       }
@@ -369,7 +371,7 @@ class Evaluation {
       else windowChanges(leaf, state, T, withinMs, candidates);
     }
     if (candidates.length === 0) return undefined;
-    candidates.sort((a, b) => a - b);
+    candidates.sort(ascending);
     let tried = 0;
     let last = NaN;
     for (const c of candidates) {

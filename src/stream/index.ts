@@ -1,5 +1,5 @@
-export type { CommitReport, FiredTimer, KeyedContext, KeyedOperator, LateRecord, Pipeline, TimeDomain } from './types.js';
-export { TIME_DOMAINS } from './types.js';
+export type { CommitReport, FiredTimer, ForwardRecord, KeyedContext, KeyedOperator, LateRecord, Pipeline, TimeDomain } from './types.js';
+export { TIME_DOMAINS, isForwardRecord } from './types.js';
 export { StreamErrors } from './errors.js';
 export type { StreamErrorCode } from './errors.js';
 export { resolveStreamOptions, serializableStreamOptions } from './options.js';

@@ -180,6 +180,21 @@ describe('PartitionTask', () => {
     expect(alice.ops.counter).toBe(3 + 1 + 1);
     expect(((await h.store.get(`s/a:${anon}`)) as { sealedInto: string }).sealedInto).toBe('u:alice');
   });
+
+  it('forwards an event that reaches an already sealed profile to the survivor (outbox)', async () => {
+    const h = await harness([counter], 1);
+    await appendPayloads(h.log, [
+      makeEvent({ anonymousId: 'late-visitor', eventTimeMs: T0 }),
+      { control: 'seal', messageId: 's1', profileKey: 'a:late-visitor', intoKey: 'u:bob', eventTimeMs: T0 + 1, receivedAtMs: T0 + 1 },
+      makeEvent({ anonymousId: 'late-visitor', eventTimeMs: T0 + 2 }),
+    ]);
+    await h.drain();
+    const forwards = h.outbox.filter((r) => (r as { kind?: string }).kind === 'forward') as { intoKey: string; event: KairosEvent }[];
+    expect(forwards).toHaveLength(1);
+    expect(forwards[0]!.intoKey).toBe('u:bob');
+    expect(forwards[0]!.event.profileKey).toBe('u:bob');
+    expect(((await h.store.get('s/a:late-visitor')) as { ops: { counter: number } }).ops.counter).toBe(1);
+  });
 });
 
 // ---- windows: property test against a batch reference ----------------------------------------------

@@ -17,7 +17,7 @@ import {
 } from './keys.js';
 import type { ResolvedStreamOptions } from './options.js';
 import { TimerQueue, timerId, type TimerEntry } from './timer-queue.js';
-import type { CommitReport, FiredTimer, KeyedContext, LateRecord, Pipeline, TimeDomain } from './types.js';
+import type { CommitReport, FiredTimer, ForwardRecord, KeyedContext, LateRecord, Pipeline, TimeDomain } from './types.js';
 
 /** The stored state of one key: every operator's slot, and the seal when the key was merged away. */
 export interface KeyState {
@@ -88,6 +88,7 @@ export class PartitionTask {
   private counterDeltas = new Map<string, number>();
   private stepProcessed = 0;
   private stepDuplicates = 0;
+  private stepForwarded = 0;
   private currentRecordOffset = 0;
 
   // The one context object handed to operators; its fields are set before each call.
@@ -192,7 +193,9 @@ export class PartitionTask {
           }
         }
         this.observeEventTime(payload.eventTimeMs);
-        this.runElement(payload);
+        const sealedInto = this.cache.get(payload.profileKey)?.sealedInto;
+        if (sealedInto !== undefined) this.forward(payload, sealedInto);
+        else this.runElement(payload);
       }
       this.stepIds.push(payload.messageId);
       this.stepIdsSet.add(payload.messageId);
@@ -245,6 +248,17 @@ export class PartitionTask {
       ctx.operator = op.name;
       op.processElement(event, ctx);
     }
+  }
+
+  /**
+   * An event for a profile that was already merged away (a collector routed it before it learnt the
+   * link, or an append was retried): it is not lost but forwarded — an outbox record the engine's relay
+   * appends to the log under the surviving profile, keeping its message id (so it counts once).
+   */
+  private forward(event: KairosEvent, intoKey: string): void {
+    const record: ForwardRecord = { kind: 'forward', intoKey, event: { ...event, profileKey: intoKey } };
+    this.stepOutbox.push(record);
+    this.stepForwarded++;
   }
 
   private seal(record: SealRecord): void {
@@ -533,6 +547,7 @@ export class PartitionTask {
       processed: this.stepProcessed,
       late: this.stepLate.length,
       duplicates: this.stepDuplicates,
+      forwarded: this.stepForwarded,
       changedKeys: [...this.dirty],
     };
     this.outboxSeq += outbox.length;
@@ -553,6 +568,7 @@ export class PartitionTask {
     this.counterDeltas = new Map();
     this.stepProcessed = 0;
     this.stepDuplicates = 0;
+    this.stepForwarded = 0;
   }
 
   private evictCache(): void {

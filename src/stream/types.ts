@@ -90,6 +90,19 @@ export interface CommitReport {
   readonly processed: number;
   readonly late: number;
   readonly duplicates: number;
+  /** Events forwarded to the profile their key was merged into (ForwardRecord in the outbox). */
+  readonly forwarded: number;
   /** Profile keys whose state changed in this commit. */
   readonly changedKeys: readonly string[];
+}
+
+/** Outbox record: an event that reached a sealed profile, to be re-appended under the survivor. */
+export interface ForwardRecord {
+  readonly kind: 'forward';
+  readonly intoKey: string;
+  readonly event: KairosEvent;
+}
+
+export function isForwardRecord(value: unknown): value is ForwardRecord {
+  return typeof value === 'object' && value !== null && (value as ForwardRecord).kind === 'forward';
 }

@@ -307,19 +307,19 @@ describe('RabbitMQ event log: fences and modes', () => {
 });
 
 describe('RabbitMQ event log: why log offsets are not stream offsets', () => {
-  it('stream offsets skip a number at segment rolls while log offsets stay dense', async () => {
+  it('stream offsets skip a number at segment rolls and count messages, while log offsets stay dense', async () => {
     const namespace = uniqueNamespace('gaps');
     const log = await openLog({ namespace, partitionCount: 1, segmentBytes: 4_096 });
-    let count = 0;
-    for (let round = 0; round < 10; round++) {
-      const entries = Array.from({ length: 10 }, (_, i) => ({ key: 'g', value: Buffer.alloc(300, i), timestampMs: i }));
-      const positions = await log.append(entries);
-      expect(positions.map((p) => p.offset)).toEqual(entries.map((_, i) => count + i));
-      count += entries.length;
-    }
-    // Read the stream as a plain AMQP consumer: what offsets did the broker give?
+    // 60 appends of one record (one message each), then 4 appends of 10 records (one message each).
+    for (let i = 0; i < 60; i++) await log.append([{ key: 'g', value: Buffer.alloc(300, i), timestampMs: i }]);
+    for (let round = 0; round < 4; round++)
+      await log.append(
+        Array.from({ length: 10 }, (_, i) => ({ key: 'g', value: Buffer.alloc(300, i), timestampMs: i })),
+      );
+    const count = 100;
+    // Read the stream as a plain AMQP consumer: which stream offsets did the broker give our messages?
     const connection = await amqpConnect(TEST_RABBITMQ_URL);
-    const pairs: [stream: number, log: number][] = [];
+    const messages: { stream: number; base: number }[] = [];
     try {
       const channel = await connection.createChannel();
       await channel.prefetch(1_000);
@@ -328,24 +328,30 @@ describe('RabbitMQ event log: why log offsets are not stream offsets', () => {
         (message) => {
           if (!message) return;
           const headers = message.properties.headers as Record<string, number>;
-          const logOffset = headers[HEADERS.offset];
-          if (logOffset !== undefined) pairs.push([headers[HEADERS.streamOffset]!, logOffset]);
+          const base = headers[HEADERS.offset];
+          if (base !== undefined) messages.push({ stream: headers[HEADERS.streamOffset]!, base });
           channel.ack(message);
         },
         { arguments: { 'x-stream-offset': 'first' } },
       );
       const deadline = Date.now() + 10_000;
-      while (pairs.length < count && Date.now() < deadline) await sleep(20);
+      while (messages.length < 64 && Date.now() < deadline) await sleep(20);
     } finally {
       await connection.close();
     }
-    expect(pairs.map(([, offset]) => offset)).toEqual(Array.from({ length: count }, (_, i) => i));
-    // osiris writes a tracking snapshot chunk at the head of every new segment; it takes a stream offset.
-    const streamOffsets = pairs.map(([stream]) => stream);
-    expect(streamOffsets.at(-1)!).toBeGreaterThan(count - 1);
-    expect(streamOffsets.some((offset, i) => i > 0 && offset !== streamOffsets[i - 1]! + 1)).toBe(true);
-    // The adapter's reader returns the dense log offsets.
+    expect(messages).toHaveLength(64);
+    // osiris writes a tracking snapshot chunk at the head of every new segment, and it takes a stream offset.
+    const single = messages.slice(0, 60).map((m) => m.stream);
+    expect(single.some((offset, i) => i > 0 && offset !== single[i - 1]! + 1)).toBe(true);
+    expect(messages.map((m) => m.base)).toEqual([...Array.from({ length: 60 }, (_, i) => i), 60, 70, 80, 90]);
+    // The adapter's reader returns the dense log offsets, from anywhere.
     expect((await readAll(log, 0)).map((r) => r.offset)).toEqual(Array.from({ length: count }, (_, i) => i));
+    for (const from of [0, 37, 59, 60, 65, 99, 100]) {
+      const reader = await log.openReader(0, from);
+      const records = from < count ? await reader.read({ maxRecords: 1_000, waitMs: 5_000 }) : [];
+      expect(records.map((r) => r.offset)).toEqual(Array.from({ length: count - from }, (_, i) => from + i));
+      await reader.close();
+    }
   });
 });
 

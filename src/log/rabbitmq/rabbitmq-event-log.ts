@@ -5,7 +5,14 @@ import type { KairosError } from '../../core/index.js';
 import { LogErrors } from '../errors.js';
 import type { LogErrorCode } from '../errors.js';
 import type { LogEntry, LogPosition, LogReader, PartitionOffsets } from '../port.js';
-import { fencePublishOptions, recordPublishOptions } from './codec.js';
+import {
+  MAX_BATCH_BYTES,
+  batchBytes,
+  batchPublishOptions,
+  encodeBatch,
+  fencePublishOptions,
+  singlePublishOptions,
+} from './codec.js';
 import {
   MAX_KEY_BYTES,
   fenceQueueName,
@@ -15,7 +22,7 @@ import {
 } from './options.js';
 import type { RabbitMqEventLogOptions, RabbitMqLogMode, ResolvedRabbitMqEventLogOptions } from './options.js';
 import { RabbitMqLogReader } from './reader.js';
-import { probeStream, scanEnd, scanStart } from './scan.js';
+import { firstMessage, probeStream, scanTail } from './scan.js';
 import { AmqpSession, brokerCode, loadAmqplib, sleep, withTimeout, type Link } from './session.js';
 import type { RabbitMqEventLog, RabbitMqLogStats } from './types.js';
 
@@ -265,7 +272,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     // is read: the broker processes a channel's publishes before its close-ok.
     await this.publisherClosing;
     if (!this.session.isLive(link.generation)) return;
-    let next = await scanEnd(this.session, link, w.queue, this.opts.scanTimeoutMs);
+    let next = (await scanTail(this.session, link, w.queue, this.opts.scanTimeoutMs)).end;
     let marker = false;
     if (next === undefined) {
       // No record and no fence marker: a new stream (start at 0), or retention removed everything (continue
@@ -403,9 +410,11 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
       return Promise.reject(LogErrors.create('LOG_READ_ONLY', 'This RabbitMQ event log instance is a reader'));
     let bytes = 0;
     const partitions = new Array<number>(entries.length);
+    const keySizes = new Array<number>(entries.length);
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i]!;
       const keyBytes = Buffer.byteLength(entry.key, 'utf8');
+      keySizes[i] = keyBytes;
       const size = keyBytes + entry.value.byteLength;
       if (size > this.opts.maxRecordBytes || keyBytes > MAX_KEY_BYTES) {
         return Promise.reject(
@@ -436,7 +445,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     }
     this.pendingBytes += bytes;
     const deadline = Date.now() + this.opts.connectTimeoutMs;
-    const step = this.chain.then(() => this.publishStep(entries, partitions, bytes, deadline));
+    const step = this.chain.then(() => this.publishStep(entries, partitions, keySizes, bytes, deadline));
     this.chain = step.then(
       () => undefined,
       () => undefined,
@@ -463,6 +472,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
   private async publishStep(
     entries: readonly LogEntry[],
     partitions: readonly number[],
+    keySizes: readonly number[],
     bytes: number,
     deadline: number,
   ): Promise<{ confirmed: Promise<LogPosition[]> }> {
@@ -478,25 +488,55 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
         !publisher.broken &&
         publisher.generation === link.generation &&
         touched.every((w) => w.fenceGeneration === link.generation && !w.dirty && w.next !== undefined);
-      if (ready) return { confirmed: this.publishNow(publisher, entries, partitions, bytes) };
+      if (ready) return { confirmed: this.publishNow(publisher, entries, partitions, keySizes, bytes) };
       if (Date.now() > deadline)
         throw LogErrors.create('LOG_UNAVAILABLE', 'The RabbitMQ event log could not get ready to append');
     }
   }
 
+  /**
+   * Assigns offsets and publishes synchronously (so stream order = call order): per touched partition,
+   * its entries in input order as one message (split past MAX_BATCH_BYTES). Resolves when the broker
+   * confirmed every message.
+   */
   private publishNow(
     publisher: Publisher,
     entries: readonly LogEntry[],
     partitions: readonly number[],
+    keySizes: readonly number[],
     bytes: number,
   ): Promise<LogPosition[]> {
+    // Group by partition in input order, then cut each group into messages.
+    const groups = new Map<number, number[]>();
+    for (let i = 0; i < entries.length; i++) {
+      const indices = groups.get(partitions[i]!);
+      if (indices) indices.push(i);
+      else groups.set(partitions[i]!, [i]);
+    }
+    const messages: { readonly w: Writer; readonly indices: number[] }[] = [];
+    for (const [partition, indices] of groups) {
+      const w = this.writers[partition]!;
+      let current: number[] = [];
+      let size = 1;
+      for (const i of indices) {
+        const recordSize = batchBytes(keySizes[i]!, entries[i]!.value.byteLength);
+        if (current.length > 0 && size + recordSize > MAX_BATCH_BYTES) {
+          messages.push({ w, indices: current });
+          current = [];
+          size = 1;
+        }
+        current.push(i);
+        size += recordSize;
+      }
+      messages.push({ w, indices: current });
+    }
     return new Promise<LogPosition[]>((resolve, reject) => {
       let markDone!: () => void;
       const done = new Promise<void>((settled) => (markDone = settled));
       const pending: PendingAppend = {
         positions: new Array<LogPosition>(entries.length),
         bytes,
-        remaining: entries.length,
+        remaining: messages.length,
         settled: false,
         failure: undefined,
         timer: undefined,
@@ -511,22 +551,34 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
         this.settle(pending);
         this.failPublisher(publisher, 'confirm timeout');
       }, this.opts.publishTimeoutMs);
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i]!;
-        const w = this.writers[partitions[i]!]!;
-        const offset = w.next!++;
-        pending.positions[i] = { partition: w.partition, offset };
-        const options = recordPublishOptions(w.partition, offset, entry.key, entry.timestampMs);
-        const value = entry.value;
-        const content = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+      for (let m = 0; m < messages.length; m++) {
+        const { w, indices } = messages[m]!;
+        const base = w.next!;
+        w.next = base + indices.length;
+        indices.forEach((i, k) => (pending.positions[i] = { partition: w.partition, offset: base + k }));
+        let content: Buffer;
+        let options;
+        if (indices.length === 1) {
+          const entry = entries[indices[0]!]!;
+          content = Buffer.from(entry.value.buffer, entry.value.byteOffset, entry.value.byteLength);
+          options = singlePublishOptions(w.partition, base, entry);
+        } else {
+          content = encodeBatch(
+            indices.map((i) => entries[i]!),
+            indices.map((i) => keySizes[i]!),
+          );
+          options = batchPublishOptions(w.partition, base, indices.length);
+        }
+        const messageId = options.messageId!;
+        const end = base + indices.length;
         try {
           publisher.channel.sendToQueue(w.queue, content, options, (err: unknown) =>
-            this.confirmed(publisher, options.messageId!, err, pending, w, offset),
+            this.confirmed(publisher, messageId, err, pending, w, end),
           );
         } catch (err) {
           // The channel closed under us: the rest of this append is never sent.
           pending.failure ??= err;
-          pending.remaining -= entries.length - i;
+          pending.remaining -= messages.length - m;
           this.failPublisher(publisher, 'publish failed');
           if (pending.remaining === 0) this.settle(pending);
           break;
@@ -544,13 +596,13 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     err: unknown,
     pending?: PendingAppend,
     w?: Writer,
-    offset?: number,
+    end?: number,
   ): void {
     let failure = err;
     if (this.returned.delete(messageId)) failure ??= new Error(`the broker returned ${messageId} as unroutable`);
     if (failure) this.failPublisher(publisher, (failure as Error).message ?? 'nack');
-    else if (w && offset !== undefined && w.fenceGeneration === publisher.generation)
-      w.durableEnd = Math.max(w.durableEnd, offset + 1);
+    else if (w && end !== undefined && w.fenceGeneration === publisher.generation)
+      w.durableEnd = Math.max(w.durableEnd, end);
     if (!pending) return;
     if (failure) pending.failure ??= failure;
     if (--pending.remaining === 0) this.settle(pending);
@@ -611,13 +663,13 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     const writing = link !== undefined;
     link ??= await this.session.connect();
     // Start first: both only grow, so a start read before the end never exceeds it.
-    const start = await scanStart(this.session, link, w.queue, this.opts.scanTimeoutMs);
+    const start = (await firstMessage(this.session, link, w.queue, 'first', this.opts.scanTimeoutMs))?.base;
     // The fence holder knows its end exactly; anyone else reads it from the stream (then, with a live
     // writer elsewhere, it is a lower bound: everything below is durable, newer records may follow).
     const end =
       writing && w.fenceGeneration === link.generation && !w.dirty
         ? w.durableEnd
-        : ((await scanEnd(this.session, link, w.queue, this.opts.scanTimeoutMs)) ?? 0);
+        : ((await scanTail(this.session, link, w.queue, this.opts.scanTimeoutMs)).end ?? 0);
     return { start: Math.min(start ?? end, end), end };
   }
 

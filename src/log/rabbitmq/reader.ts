@@ -4,32 +4,34 @@ import { LogErrors } from '../errors.js';
 import type { LogReader, LogRecord, ReadOptions } from '../port.js';
 import { HEADERS, decodeDelivery } from './codec.js';
 import type { ResolvedRabbitMqEventLogOptions } from './options.js';
-import { barrier } from './scan.js';
+import { barrier, locate, type StreamStart } from './scan.js';
 import type { AmqpSession, Link } from './session.js';
 
 interface Buffered {
   readonly record: LogRecord;
   readonly message: ConsumeMessage;
+  readonly streamOffset: number;
+  /** The last record of its message: once taken, the message can be acknowledged. */
+  readonly closesMessage: boolean;
 }
 
 /** One consumer on the partition's stream, on a channel of its own. */
 interface Attachment {
   readonly channel: Channel;
   readonly generation: number;
-  consumerTag: string | undefined;
   /** The newest delivery received (acknowledging it with allUpTo frees every earlier one). */
   last: ConsumeMessage | undefined;
-  delivered: number;
+  lastStreamOffset: number | undefined;
   acked: number;
 }
 
 /**
  * Reads one partition by consuming its stream queue (`x-stream-offset`, prefetch, manual acks in bulk).
- * Deliveries are buffered and returned in log-offset order; those below the position (the broker starts
- * at the chunk holding the requested stream offset, and log offsets never exceed stream offsets),
+ * Deliveries are unpacked and buffered, and returned in log-offset order; records below the position,
  * fence markers and foreign messages are skipped. After a lost connection, a cancelled consumer or
- * `readerIdleMs` without a read, the buffer is dropped and the next read consumes again from the
- * position — which also moves a reader left behind by retention to the oldest retained record.
+ * `readerIdleMs` without a read, the buffer is dropped and the next read consumes again from the stream
+ * offset of the message holding the position — which also moves a reader left behind by retention to
+ * the oldest retained record.
  */
 export class RabbitMqLogReader implements LogReader {
   private attachment: Attachment | undefined;
@@ -38,6 +40,8 @@ export class RabbitMqLogReader implements LogReader {
   private head = 0;
   /** The next log offset the buffer accepts (position + buffered records). */
   private accepted: number;
+  /** Where to consume from on the next attach. */
+  private resumeAt: StreamStart | undefined;
   private wake: (() => void) | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
   private reading = false;
@@ -63,11 +67,13 @@ export class RabbitMqLogReader implements LogReader {
   }
 
   /**
-   * Consumes from the position and waits until everything already committed is buffered (up to the
-   * prefetch), then moves the position to the first buffered record when retention removed the
-   * records before it (the port's clamp to the oldest retained offset).
+   * Finds the message holding the position, consumes from there and waits until everything already
+   * committed is buffered (up to the prefetch); then moves the position to the first buffered record when
+   * retention removed the records before it (the port's clamp to the oldest retained offset).
    */
   async open(): Promise<void> {
+    const link = await this.session.connect();
+    this.resumeAt = await locate(this.session, link, this.queue, this.pos, this.opts.scanTimeoutMs);
     await this.ensureAttached(this.opts.connectTimeoutMs);
     const first = this.buffer[this.head];
     if (first && first.record.offset > this.pos) this.pos = first.record.offset;
@@ -85,7 +91,7 @@ export class RabbitMqLogReader implements LogReader {
         const left = deadline - Date.now();
         if (left <= 0) break;
         const woken = await this.waitForDelivery(left);
-        // Let the rest of a burst (one chunk arrives as many frames) land before taking records.
+        // Let the rest of a burst (several messages in one chunk) land before taking records.
         if (woken) await new Promise((resolve) => setImmediate(resolve));
       }
       return this.take(maxRecords);
@@ -119,7 +125,8 @@ export class RabbitMqLogReader implements LogReader {
     if (end === this.head) return [];
     const taken = this.buffer.slice(this.head, end);
     this.head = end;
-    if (this.head === this.buffer.length) {
+    const drained = this.head === this.buffer.length;
+    if (drained) {
       this.buffer = [];
       this.head = 0;
     } else if (this.head > 4_096) {
@@ -129,8 +136,16 @@ export class RabbitMqLogReader implements LogReader {
     this.pos = taken.at(-1)!.record.offset + 1;
     const attachment = this.attachment;
     if (attachment) {
-      // With nothing left buffered, acknowledge up to the newest delivery (skipped ones included).
-      const upTo = this.head === this.buffer.length ? attachment.last : taken.at(-1)!.message;
+      // Acknowledge every message whose records are all taken (skipped deliveries included when drained).
+      let upTo: ConsumeMessage | undefined = drained ? attachment.last : undefined;
+      if (!upTo) {
+        for (let i = taken.length - 1; i >= 0; i--) {
+          if (taken[i]!.closesMessage) {
+            upTo = taken[i]!.message;
+            break;
+          }
+        }
+      }
       if (upTo) this.ack(attachment, upTo);
     }
     return taken.map((b) => b.record);
@@ -177,13 +192,14 @@ export class RabbitMqLogReader implements LogReader {
       if (isKairosError(err, 'LOG_CLOSED')) return;
       throw err;
     }
+    // Without a resume point (never attached, or nothing delivered yet), search for the position again.
+    const from = this.resumeAt ?? (await locate(this.session, link, this.queue, this.pos, this.opts.scanTimeoutMs));
     const channel = await this.session.channel(link);
     const attachment: Attachment = {
       channel,
       generation: link.generation,
-      consumerTag: undefined,
       last: undefined,
-      delivered: 0,
+      lastStreamOffset: undefined,
       acked: 0,
     };
     this.buffer = [];
@@ -195,12 +211,10 @@ export class RabbitMqLogReader implements LogReader {
     });
     try {
       await channel.prefetch(this.opts.readerPrefetch);
-      const { consumerTag } = await channel.consume(this.queue, (message) => this.deliver(attachment, message), {
+      await channel.consume(this.queue, (message) => this.deliver(attachment, message), {
         noAck: false,
-        // Log offsets never exceed stream offsets, so the record at the position is at or after this one.
-        arguments: { [HEADERS.streamOffset]: this.pos },
+        arguments: { [HEADERS.streamOffset]: from },
       });
-      attachment.consumerTag = consumerTag;
       // Everything committed now (up to the prefetch) is buffered once this round trip is back: a read
       // right after attaching returns all available records, not just the first frames.
       await barrier(channel, this.queue);
@@ -221,36 +235,49 @@ export class RabbitMqLogReader implements LogReader {
       // The broker cancelled the consumer (queue deleted, replica moved): consume again on the next read.
       this.opts.logger.warn({ queue: this.queue }, 'rabbitmq log: the broker cancelled a reader consumer');
       this.detach();
-      void attachment.channel.close().catch(() => undefined);
       this.wake?.();
       return;
     }
-    attachment.delivered++;
     attachment.last = message;
     const decoded = decodeDelivery(message);
-    if (decoded.kind === 'record' && decoded.offset >= this.accepted) {
-      this.accepted = decoded.offset + 1;
-      this.buffer.push({
-        message,
-        record: {
-          partition: this.partition,
-          offset: decoded.offset,
-          key: decoded.key,
-          value: decoded.value,
-          timestampMs: decoded.timestampMs,
-        },
-      });
-      this.wake?.();
-    } else if (this.head === this.buffer.length) {
-      // Skipped (below the position, a marker): free its credit at once when nothing waits to be read.
-      this.ack(attachment, message);
+    attachment.lastStreamOffset = decoded.streamOffset;
+    let added = 0;
+    if (decoded.kind === 'records') {
+      const { records } = decoded;
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        if (record.offset < this.accepted) continue;
+        this.accepted = record.offset + 1;
+        this.buffer.push({
+          message,
+          streamOffset: decoded.streamOffset,
+          closesMessage: i === records.length - 1,
+          record: {
+            partition: this.partition,
+            offset: record.offset,
+            key: record.key,
+            value: record.value,
+            timestampMs: record.timestampMs,
+          },
+        });
+        added++;
+      }
     }
+    if (added > 0) this.wake?.();
+    // Nothing to read from it (already read, a marker): free its credit at once when nothing waits to be read.
+    else if (this.head === this.buffer.length) this.ack(attachment, message);
   }
 
   private detach(): void {
     const attachment = this.attachment;
     if (!attachment) return;
     this.attachment = undefined;
+    // Resume at the message holding the next record (re-reading its taken records, which are skipped),
+    // or after the last delivery when everything delivered was taken.
+    const next = this.buffer[this.head];
+    if (next) this.resumeAt = next.streamOffset;
+    else if (attachment.lastStreamOffset !== undefined && attachment.lastStreamOffset >= 0)
+      this.resumeAt = attachment.lastStreamOffset + 1;
     this.buffer = [];
     this.head = 0;
     this.accepted = this.pos;

@@ -38,7 +38,8 @@ export interface ScanVisitor {
 
 /**
  * Consumes `queue` from `from` until everything committed at the time of the scan has been seen (or
- * the visitor stops it), on a channel of its own that is closed afterwards.
+ * the visitor stops it), on a channel of its own that is closed afterwards. `prefetch` bounds how many
+ * chunks are read ahead (a chunk is always delivered whole).
  */
 export async function scanStream(
   session: AmqpSession,
@@ -47,6 +48,7 @@ export async function scanStream(
   from: StreamStart,
   visitor: ScanVisitor,
   timeoutMs: number,
+  prefetch = SCAN_PREFETCH,
 ): Promise<void> {
   const channel = await session.channel(link);
   let cancelled = false;
@@ -55,7 +57,7 @@ export async function scanStream(
   try {
     await withTimeout(
       (async () => {
-        await channel.prefetch(SCAN_PREFETCH);
+        await channel.prefetch(prefetch);
         let delivered = 0;
         let acked = 0;
         let stopped = false;
@@ -77,7 +79,7 @@ export async function scanStream(
           await barrier(channel, queue);
           if (cancelled) throw new Error('the broker cancelled the scan consumer');
           // Credit left means the reader stopped at the end of the stream, not for lack of credit.
-          if (stopped || SCAN_PREFETCH - (delivered - acked) > 0) return;
+          if (stopped || prefetch - (delivered - acked) > 0) return;
           channel.ack(last!, true);
           acked = delivered;
         }
@@ -95,18 +97,27 @@ export async function scanStream(
   }
 }
 
-/**
- * The partition's next log offset as recorded in the stream: one past the last record, or a fence
- * marker's `next` if that comes later; undefined when the stream holds neither (new, or every record
- * and marker removed by retention).
- */
-export async function scanEnd(
-  session: AmqpSession,
-  link: Link,
-  queue: string,
-  timeoutMs: number,
-): Promise<number | undefined> {
+/** Where a records message sits in the stream and which log offsets it holds. */
+export interface MessageInfo {
+  readonly streamOffset: number;
+  readonly base: number;
+  readonly count: number;
+}
+
+export interface TailInfo {
+  /**
+   * The partition's next log offset as recorded in the stream: one past the last record, or a fence
+   * marker's `next` if that comes later; undefined when the stream holds neither (new, or every record
+   * and marker removed by retention).
+   */
+  readonly end: number | undefined;
+  /** The last records message. */
+  readonly last: MessageInfo | undefined;
+}
+
+export async function scanTail(session: AmqpSession, link: Link, queue: string, timeoutMs: number): Promise<TailInfo> {
   let end: number | undefined;
+  let last: MessageInfo | undefined;
   const bump = (next: number) => (end = end === undefined ? next : Math.max(end, next));
   // 'last' attaches at the last chunk holding messages (osiris skips its own tracking chunks), so this
   // reads one chunk plus whatever is committed meanwhile.
@@ -117,39 +128,86 @@ export async function scanEnd(
     'last',
     {
       visit(decoded) {
-        if (decoded.kind === 'record') bump(decoded.offset + 1);
-        else if (decoded.kind === 'fence') bump(decoded.next);
+        if (decoded.kind === 'records') {
+          bump(decoded.base + decoded.count);
+          last = { streamOffset: decoded.streamOffset, base: decoded.base, count: decoded.count };
+        } else if (decoded.kind === 'fence') bump(decoded.next);
         return false;
       },
     },
     timeoutMs,
   );
-  return end;
+  return { end, last };
 }
 
-/** The first retained record's log offset; undefined when the stream holds no record. */
-export async function scanStart(
+/** The first records message at or after `from`; undefined when there is none. */
+export async function firstMessage(
   session: AmqpSession,
   link: Link,
   queue: string,
+  from: StreamStart,
   timeoutMs: number,
-): Promise<number | undefined> {
-  let start: number | undefined;
+): Promise<MessageInfo | undefined> {
+  let found: MessageInfo | undefined;
   await scanStream(
     session,
     link,
     queue,
-    'first',
+    from,
     {
       visit(decoded) {
-        if (decoded.kind !== 'record') return false;
-        start = decoded.offset;
+        if (decoded.kind !== 'records') return false;
+        found = { streamOffset: decoded.streamOffset, base: decoded.base, count: decoded.count };
         return true;
       },
     },
     timeoutMs,
+    1,
   );
-  return start;
+  return found;
+}
+
+/**
+ * Where to start consuming to read from log offset `offset`: the stream offset of the last records
+ * message whose first record is at or below it ('first' when every retained record is above it). Log
+ * offsets grow with stream offsets, so this is a search: galloping back from the tail (readers mostly
+ * resume near it), then bisection. Each probe reads one chunk.
+ */
+export async function locate(
+  session: AmqpSession,
+  link: Link,
+  queue: string,
+  offset: number,
+  timeoutMs: number,
+): Promise<StreamStart> {
+  const first = await firstMessage(session, link, queue, 'first', timeoutMs);
+  if (!first || first.base >= offset) return 'first';
+  const { last } = await scanTail(session, link, queue, timeoutMs);
+  if (!last) return 'first';
+  if (last.base <= offset) return last.streamOffset;
+  // Invariant: the message at `lo` starts at or below `offset`; every message at or after `hi` above it.
+  let lo = first.streamOffset;
+  let hi = last.streamOffset;
+  const probe = (at: number) => firstMessage(session, link, queue, at, timeoutMs);
+  let step = Math.max(1, Math.ceil((last.base - offset) / Math.max(1, last.count)));
+  for (;;) {
+    const at = hi - step;
+    if (at <= lo) break;
+    const found = await probe(at);
+    if (found && found.streamOffset < hi && found.base <= offset) {
+      lo = found.streamOffset;
+      break;
+    }
+    hi = at;
+    step *= 2;
+  }
+  while (lo + 1 < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    const found = await probe(mid);
+    if (found && found.streamOffset < hi && found.base <= offset) lo = found.streamOffset;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
@@ -181,14 +239,13 @@ export async function probeStream(
               (message) => {
                 if (message === null) return reject(new Error('the broker cancelled the probe consumer'));
                 channel.ack(message);
-                const headers = (message.properties.headers ?? {}) as Record<string, unknown>;
                 const decoded = decodeDelivery(message);
                 if (message.properties.messageId === id) {
                   resolve({ streamOffset: decoded.streamOffset, onlyProbesBefore: onlyProbes });
                   return;
                 }
-                // Probes from earlier attempts, starting at stream offset 0 and without holes, keep it "new".
-                if (headers[HEADERS.control] !== 'probe' || decoded.streamOffset !== expected) onlyProbes = false;
+                // Probes from earlier attempts, from stream offset 0 and without holes, keep the stream "new".
+                if (decoded.kind !== 'other' || !decoded.probe || decoded.streamOffset !== expected) onlyProbes = false;
                 expected = decoded.streamOffset + 1;
               },
               { noAck: false, arguments: { [HEADERS.streamOffset]: 'first' } },

@@ -6,8 +6,8 @@ export interface CachedList {
   /** The profile state it was computed from (key, event count, last update); '' without a profile. */
   readonly fingerprint: string;
   readonly itemsJson: string;
-  /** Item ids shown (recorded as the impression of every response that reuses the list). */
-  readonly itemIds: readonly string[];
+  /** Items in the list. */
+  readonly count: number;
   readonly placement: string;
   readonly source: RecommendSource;
   readonly expiresAtMs: number;

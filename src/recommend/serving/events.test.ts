@@ -41,7 +41,7 @@ describe('interactions from events', () => {
 });
 
 describe('RecommendationCache', () => {
-  const entry = (version: number, fingerprint = 'f', expiresAtMs = 1_000) => ({ version, fingerprint, itemsJson: '[]', itemIds: [], placement: 'home', source: 'popular' as const, expiresAtMs });
+  const entry = (version: number, fingerprint = 'f', expiresAtMs = 1_000) => ({ version, fingerprint, itemsJson: '[]', count: 0, placement: 'home', source: 'popular' as const, expiresAtMs });
 
   it('serves an entry only for its version and before its TTL', () => {
     const cache = new RecommendationCache(10, 30_000);

@@ -93,8 +93,6 @@ export class RecommendationService {
   private timer: NodeJS.Timeout | undefined;
   private stopping = false;
   private restarting: Promise<void> | undefined;
-  private readonly idPrefix = `rec_${randomBytes(6).toString('hex')}`;
-  private idCounter = 0;
   private isoMs = -1;
   private iso = '';
 
@@ -111,7 +109,7 @@ export class RecommendationService {
     const empty = ServingModel.empty();
     this.active = { model: empty, scorer: new LiveScorer(empty, this.weights) };
     this.cache = new RecommendationCache(o.cacheMaxEntries, o.cacheTtlMs);
-    this.impressions = new ImpressionLog(o.impressionsKept);
+    this.impressions = new ImpressionLog(o.impressionsKept, `rec_${randomBytes(6).toString('hex')}`);
     this.metrics = new RecommendMetrics(deps.metrics);
     this.modelsDir = join(deps.dataDir, 'models');
     this.registry = new ModelRegistry(deps.metadata, deps.dataDir, o.keepVersions, deps.logger);
@@ -220,18 +218,16 @@ export class RecommendationService {
         const hit = this.cache.get(cacheProfile, q.cacheKey, model.version, nowMs);
         const fresh = hit !== undefined && hit.fingerprint === fingerprint;
         this.metrics.cache(fresh);
-        if (fresh) return this.respond(hit.itemsJson, hit.itemIds, hit.source, q, model, nowMs);
+        if (fresh) return this.respond(hit.itemsJson, hit.count, hit.source, q, model, nowMs);
       }
       const key = found?.key ?? (requestKey !== undefined ? this.resolveAlias(requestKey) : undefined);
       const segments = found && found.state.sealedInto === undefined ? this.segmentsOf(found.state).map((s) => s.id) : [];
       if (found) this.memberships?.observe(found.key, segments);
       const out = scorer.score(this.scoreInput(q, model, key, profile, segments));
       const ids = this.items.ids;
-      const itemIds: string[] = [];
       let itemsJson = '[';
       for (let k = 0; k < out.items.length; k++) {
         const id = ids[out.items[k]!]!;
-        itemIds.push(id);
         itemsJson += `${k > 0 ? ',' : ''}{"itemId":${JSON.stringify(id)},"score":${round(out.scores[k]!)}}`;
       }
       itemsJson += ']';
@@ -239,21 +235,20 @@ export class RecommendationService {
         version: model.version,
         fingerprint,
         itemsJson,
-        itemIds,
+        count: out.items.length,
         placement: q.placementName,
         source: out.source,
         expiresAtMs: nowMs + this.cache.ttlMs,
       });
-      return this.respond(itemsJson, itemIds, out.source, q, model, nowMs);
+      return this.respond(itemsJson, out.items.length, out.source, q, model, nowMs);
     } finally {
       this.release(model);
     }
   }
 
-  private respond(itemsJson: string, itemIds: readonly string[], source: RecommendSource, q: ResolvedQuery, model: ServingModel, nowMs: number): string {
-    const id = `${this.idPrefix}${(this.idCounter++).toString(36)}`;
-    this.impressions.record(id, { placement: q.placementName, version: model.version, itemIds });
-    this.metrics.request(q.placementName, source, itemIds.length);
+  private respond(itemsJson: string, count: number, source: RecommendSource, q: ResolvedQuery, model: ServingModel, nowMs: number): string {
+    const id = this.impressions.record(q.placementName, model.version);
+    this.metrics.request(q.placementName, source, count);
     if (nowMs !== this.isoMs) {
       this.isoMs = nowMs;
       this.iso = new Date(nowMs).toISOString();

@@ -26,10 +26,9 @@ export interface RedisStateStoreOptions {
   /** Keys per MGET when `getMany` is given more (the chunks are pipelined). @default 1000 */
   readonly getManyChunkSize?: number;
   /**
-   * ioredis auto-pipelining: hold the commands of one event-loop tick and write them together. Off by
-   * default: on this repo's benchmark (`bench/state-redis.ts`, Redis on localhost) it made concurrent
-   * `getMany` callers slower, since a plain socket already coalesces writes; it may pay off with many
-   * tiny commands over a slow network. @default false
+   * ioredis auto-pipelining: the commands issued in one event-loop tick go out in one socket write. It
+   * pays off with many concurrent callers (the API role's reads; see `bench/state-redis.ts`) and is
+   * neutral for one. @default true
    */
   readonly autoPipelining?: boolean;
   /** Name shown by `CLIENT LIST`. @default 'kairos-state:<namespace>' */
@@ -56,7 +55,7 @@ export const REDIS_STATE_STORE_DEFAULTS = Object.freeze({
   connectTimeoutMs: 5_000,
   maxReconnectDelayMs: 2_000,
   getManyChunkSize: 1_000,
-  autoPipelining: false,
+  autoPipelining: true,
 });
 
 const NAMESPACE_RE = /^[A-Za-z0-9._:-]{1,100}$/;

@@ -273,7 +273,9 @@ describe('Redis StateStore: layout details', () => {
     await expect(createRedisStateStore({ url: TEST_REDIS_URL, namespace: 'has space' })).rejects.toMatchObject({
       code: 'STORE_INVALID_OPTIONS',
     });
-    const s = await createRedisStateStore({ url: TEST_REDIS_URL, namespace: uniqueNamespace('closed') });
+    const namespace = uniqueNamespace('closed');
+    namespaces.push(namespace);
+    const s = await createRedisStateStore({ url: TEST_REDIS_URL, namespace });
     await s.close();
     await expect(s.get('a')).rejects.toMatchObject({ code: 'STORE_CLOSED' });
   });
