@@ -223,8 +223,9 @@ function event(i: number): KairosEvent {
     type: 'track',
     event: name,
     properties: {
-      product_id: `p-${(i * 31) % 200}`,
-      category: `cat-${(i * 13) % 40}`,
+      // Knuth multiplicative hashes: products and categories vary per event (a user browses several).
+      product_id: `p-${((i * 2654435761) >>> 0) % 60}`,
+      category: `cat-${((i * 2246822519) >>> 0) % 40}`,
       price: (i % 17) * 10,
       ...(name === 'Order Completed' ? { revenue: 20 + (i % 9) * 30, order_id: `o-${i}` } : {}),
     },

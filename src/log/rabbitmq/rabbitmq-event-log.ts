@@ -85,18 +85,29 @@ interface Publisher {
   broken: boolean;
 }
 
-interface PendingAppend {
-  readonly positions: LogPosition[];
+/** An append waiting in the queue, then in flight until every message holding its records is confirmed. */
+interface QueuedAppend {
+  readonly entries: readonly LogEntry[];
+  readonly partitions: readonly number[];
+  readonly keySizes: readonly number[];
   readonly bytes: number;
+  /** Until when it may wait for the connection and its partitions' fences. */
+  readonly deadline: number;
+  readonly positions: LogPosition[];
+  /** Messages holding some of its records, not yet confirmed. */
   remaining: number;
   settled: boolean;
   failure: unknown;
-  timer: NodeJS.Timeout | undefined;
   readonly resolve: (positions: LogPosition[]) => void;
   readonly reject: (err: KairosError) => void;
-  /** Settles (never rejects) when the append is settled: what `close` waits for. */
-  readonly done: Promise<void>;
-  readonly markDone: () => void;
+}
+
+/** One outgoing message: a partition's records from one or more appends of the same flush. */
+interface OutgoingMessage {
+  readonly w: Writer;
+  /** [append, entry index] pairs, in call order. */
+  readonly records: (readonly [QueuedAppend, number])[];
+  bytes: number;
 }
 
 type MutableStats = { -readonly [K in keyof RabbitMqLogStats]: RabbitMqLogStats[K] };
@@ -114,11 +125,20 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
   private publisherClosing: Promise<void> = Promise.resolve();
   /** Message ids the broker returned as unroutable (their confirm follows the return). */
   private readonly returned = new Set<string>();
-  /** Publishing steps run one after another, so the stream order is the call order. */
-  private chain: Promise<void> = Promise.resolve();
-  private readonly inflight = new Set<PendingAppend>();
+  /**
+   * Group commit: appends wait here for the next flush, which publishes everything queued — one message
+   * per partition (split past MAX_BATCH_BYTES) — in call order, so the stream order is the call order.
+   */
+  private queued: QueuedAppend[] = [];
+  private flushing: Promise<void> | undefined;
+  private readonly inflight = new Set<QueuedAppend>();
+  /** Resolves when nothing is queued or in flight (what `close` waits for). */
+  private idle: { promise: Promise<void>; resolve: () => void } | undefined;
   private readonly readers = new Set<RabbitMqLogReader>();
   private pendingBytes = 0;
+  /** close() was called: new appends, readers and offsets are refused; queued appends still go out. */
+  private closing = false;
+  /** Everything drained: fences and scans stop. */
   private closed = false;
   private readonly counters = {
     appends: 0,
@@ -151,7 +171,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     if (opts.mode === 'writer') {
       session.onLost(() => {
         // Fences are exclusive queues owned by the connection: take them back as soon as it is up again.
-        if (!this.closed) void this.reacquire();
+        if (!this.closing) void this.reacquire();
       });
     }
   }
@@ -405,7 +425,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
   }
 
   append(entries: readonly LogEntry[]): Promise<LogPosition[]> {
-    if (this.closed) return Promise.reject(LogErrors.create('LOG_CLOSED'));
+    if (this.closing) return Promise.reject(LogErrors.create('LOG_CLOSED'));
     if (this.mode === 'reader')
       return Promise.reject(LogErrors.create('LOG_READ_ONLY', 'This RabbitMQ event log instance is a reader'));
     let bytes = 0;
@@ -444,157 +464,192 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
       );
     }
     this.pendingBytes += bytes;
-    const deadline = Date.now() + this.opts.connectTimeoutMs;
-    const step = this.chain.then(() => this.publishStep(entries, partitions, keySizes, bytes, deadline));
-    this.chain = step.then(
-      () => undefined,
-      () => undefined,
-    );
-    return step.then(
-      ({ confirmed }) => confirmed,
-      (err: unknown) => {
-        this.pendingBytes -= bytes;
-        throw this.unavailable(err);
-      },
-    );
+    return new Promise<LogPosition[]>((resolve, reject) => {
+      this.queued.push({
+        entries,
+        partitions,
+        keySizes,
+        bytes,
+        deadline: Date.now() + this.opts.connectTimeoutMs,
+        positions: new Array<LogPosition>(entries.length),
+        remaining: 0,
+        settled: false,
+        failure: undefined,
+        resolve,
+        reject,
+      });
+      // setImmediate, not a microtask: appends made by the callbacks of the same I/O batch join this flush.
+      this.flushing ??= new Promise<void>((started) => setImmediate(() => started(this.flush())));
+    });
   }
 
-  private unavailable(err: unknown): KairosError {
-    if (isKairosError(err) && err.retryable) {
-      if (err.code === 'LOG_UNAVAILABLE') this.counters.rejectedUnavailable++;
-      return err;
+  private async flush(): Promise<void> {
+    try {
+      while (this.queued.length > 0) {
+        const appends = this.queued;
+        this.queued = [];
+        await this.publishAll(appends);
+      }
+    } finally {
+      this.flushing = undefined;
+      this.checkIdle();
     }
-    this.counters.rejectedUnavailable++;
-    return LogErrors.create('LOG_UNAVAILABLE', undefined, { cause: err });
   }
 
-  /** Waits until every touched partition can be written, then publishes the whole append synchronously. */
-  private async publishStep(
-    entries: readonly LogEntry[],
-    partitions: readonly number[],
-    keySizes: readonly number[],
-    bytes: number,
-    deadline: number,
-  ): Promise<{ confirmed: Promise<LogPosition[]> }> {
-    const touched = [...new Set(partitions)].map((p) => this.writers[p]!);
+  /** Waits until every touched partition can be written, then publishes synchronously. */
+  private async publishAll(appends: QueuedAppend[]): Promise<void> {
     for (;;) {
-      if (this.closed) throw LogErrors.create('LOG_CLOSED');
-      const links = await Promise.all(touched.map((w) => this.ensureWriter(w, deadline, 'LOG_UNAVAILABLE')));
-      const link = links[0]!;
-      const publisher = await this.ensurePublisher(link);
+      if (this.closed) {
+        for (const a of appends) this.fail(a, LogErrors.create('LOG_CLOSED'));
+        return;
+      }
+      const touched = new Set<number>();
+      for (const a of appends) for (const p of a.partitions) touched.add(p);
+      const deadline = Math.max(...appends.map((a) => a.deadline));
+      // A partition that cannot be made ready fails the appends that touch it; the others go on.
+      const failed = new Map<number, unknown>();
+      let link: Link | undefined;
+      await Promise.all(
+        [...touched].map(async (p) => {
+          try {
+            link = await this.ensureWriter(this.writers[p]!, deadline, 'LOG_UNAVAILABLE');
+          } catch (err) {
+            failed.set(p, err);
+          }
+        }),
+      );
+      if (failed.size > 0) {
+        const rest: QueuedAppend[] = [];
+        for (const a of appends) {
+          const p = a.partitions.find((q) => failed.has(q));
+          if (p === undefined) rest.push(a);
+          else this.fail(a, failed.get(p));
+        }
+        appends = rest;
+        if (appends.length === 0) return;
+        continue;
+      }
+      let publisher: Publisher | undefined;
+      try {
+        publisher = await this.ensurePublisher(link!);
+      } catch (err) {
+        if (Date.now() > deadline) {
+          for (const a of appends) this.fail(a, err);
+          return;
+        }
+        continue;
+      }
       // Nothing may have changed while we waited: same connection, fences held, ends known, channel sound.
+      const generation = link!.generation;
       const ready =
-        this.session.isLive(link.generation) &&
+        this.session.isLive(generation) &&
         !publisher.broken &&
-        publisher.generation === link.generation &&
-        touched.every((w) => w.fenceGeneration === link.generation && !w.dirty && w.next !== undefined);
-      if (ready) return { confirmed: this.publishNow(publisher, entries, partitions, keySizes, bytes) };
-      if (Date.now() > deadline)
-        throw LogErrors.create('LOG_UNAVAILABLE', 'The RabbitMQ event log could not get ready to append');
+        publisher.generation === generation &&
+        [...touched].every((p) => {
+          const w = this.writers[p]!;
+          return w.fenceGeneration === generation && !w.dirty && w.next !== undefined;
+        });
+      if (ready) {
+        this.publishNow(publisher, appends);
+        return;
+      }
+      const now = Date.now();
+      for (const a of appends)
+        if (now > a.deadline)
+          this.fail(a, LogErrors.create('LOG_UNAVAILABLE', 'The RabbitMQ event log could not get ready to append'));
+      appends = appends.filter((a) => !a.settled);
+      if (appends.length === 0) return;
     }
   }
 
   /**
-   * Assigns offsets and publishes synchronously (so stream order = call order): per touched partition,
-   * its entries in input order as one message (split past MAX_BATCH_BYTES). Resolves when the broker
-   * confirmed every message.
+   * Assigns offsets and publishes synchronously, in call order: per partition, the records of every
+   * append of this flush as one message (split past MAX_BATCH_BYTES). An append resolves when every
+   * message holding one of its records is confirmed.
    */
-  private publishNow(
-    publisher: Publisher,
-    entries: readonly LogEntry[],
-    partitions: readonly number[],
-    keySizes: readonly number[],
-    bytes: number,
-  ): Promise<LogPosition[]> {
-    // Group by partition in input order, then cut each group into messages.
-    const groups = new Map<number, number[]>();
-    for (let i = 0; i < entries.length; i++) {
-      const indices = groups.get(partitions[i]!);
-      if (indices) indices.push(i);
-      else groups.set(partitions[i]!, [i]);
-    }
-    const messages: { readonly w: Writer; readonly indices: number[] }[] = [];
-    for (const [partition, indices] of groups) {
-      const w = this.writers[partition]!;
-      let current: number[] = [];
-      let size = 1;
-      for (const i of indices) {
-        const recordSize = batchBytes(keySizes[i]!, entries[i]!.value.byteLength);
-        if (current.length > 0 && size + recordSize > MAX_BATCH_BYTES) {
-          messages.push({ w, indices: current });
-          current = [];
-          size = 1;
+  private publishNow(publisher: Publisher, appends: readonly QueuedAppend[]): void {
+    const byPartition = new Map<number, OutgoingMessage[]>();
+    for (const a of appends) {
+      this.inflight.add(a);
+      for (let i = 0; i < a.entries.length; i++) {
+        const p = a.partitions[i]!;
+        const size = batchBytes(a.keySizes[i]!, a.entries[i]!.value.byteLength);
+        let list = byPartition.get(p);
+        if (!list) byPartition.set(p, (list = []));
+        let message = list.at(-1);
+        if (!message || (message.records.length > 0 && message.bytes + size > MAX_BATCH_BYTES)) {
+          message = { w: this.writers[p]!, records: [], bytes: 1 };
+          list.push(message);
         }
-        current.push(i);
-        size += recordSize;
+        message.records.push([a, i]);
+        message.bytes += size;
       }
-      messages.push({ w, indices: current });
     }
-    return new Promise<LogPosition[]>((resolve, reject) => {
-      let markDone!: () => void;
-      const done = new Promise<void>((settled) => (markDone = settled));
-      const pending: PendingAppend = {
-        positions: new Array<LogPosition>(entries.length),
-        bytes,
-        remaining: messages.length,
-        settled: false,
-        failure: undefined,
-        timer: undefined,
-        resolve,
-        reject,
-        done,
-        markDone,
-      };
-      this.inflight.add(pending);
-      pending.timer = setTimeout(() => {
-        pending.failure ??= new Error(`no confirm within ${this.opts.publishTimeoutMs} ms`);
-        this.settle(pending);
-        this.failPublisher(publisher, 'confirm timeout');
-      }, this.opts.publishTimeoutMs);
-      for (let m = 0; m < messages.length; m++) {
-        const { w, indices } = messages[m]!;
-        const base = w.next!;
-        w.next = base + indices.length;
-        indices.forEach((i, k) => (pending.positions[i] = { partition: w.partition, offset: base + k }));
-        let content: Buffer;
-        let options;
-        if (indices.length === 1) {
-          const entry = entries[indices[0]!]!;
-          content = Buffer.from(entry.value.buffer, entry.value.byteOffset, entry.value.byteLength);
-          options = singlePublishOptions(w.partition, base, entry);
-        } else {
-          content = encodeBatch(
-            indices.map((i) => entries[i]!),
-            indices.map((i) => keySizes[i]!),
-          );
-          options = batchPublishOptions(w.partition, base, indices.length);
-        }
-        const messageId = options.messageId!;
-        const end = base + indices.length;
-        try {
-          publisher.channel.sendToQueue(w.queue, content, options, (err: unknown) =>
-            this.confirmed(publisher, messageId, err, pending, w, end),
-          );
-        } catch (err) {
-          // The channel closed under us: the rest of this append is never sent.
-          pending.failure ??= err;
-          pending.remaining -= messages.length - m;
-          this.failPublisher(publisher, 'publish failed');
-          if (pending.remaining === 0) this.settle(pending);
-          break;
-        }
-      }
-      this.counters.appends++;
-      this.counters.appendedRecords += entries.length;
-      this.counters.appendedBytes += bytes;
+    const messages = [...byPartition.values()].flat();
+    const holders = messages.map((message) => {
+      const set = new Set<QueuedAppend>();
+      for (const [a] of message.records) set.add(a);
+      for (const a of set) a.remaining++;
+      return set;
     });
+    const timer = setTimeout(() => {
+      for (const set of holders)
+        for (const a of set)
+          if (!a.settled) this.fail(a, new Error(`no confirm within ${this.opts.publishTimeoutMs} ms`));
+      this.failPublisher(publisher, 'confirm timeout');
+    }, this.opts.publishTimeoutMs);
+    let unconfirmed = messages.length;
+    const messageDone = () => {
+      if (--unconfirmed === 0) clearTimeout(timer);
+    };
+    for (let m = 0; m < messages.length; m++) {
+      const { w, records } = messages[m]!;
+      const base = w.next!;
+      w.next = base + records.length;
+      records.forEach(([a, i], k) => (a.positions[i] = { partition: w.partition, offset: base + k }));
+      let content: Buffer;
+      let options;
+      if (records.length === 1) {
+        const [a, i] = records[0]!;
+        const entry = a.entries[i]!;
+        content = Buffer.from(entry.value.buffer, entry.value.byteOffset, entry.value.byteLength);
+        options = singlePublishOptions(w.partition, base, entry);
+      } else {
+        content = encodeBatch(
+          records.map(([a, i]) => a.entries[i]!),
+          records.map(([a, i]) => a.keySizes[i]!),
+        );
+        options = batchPublishOptions(w.partition, base, records.length);
+      }
+      const messageId = options.messageId!;
+      const end = base + records.length;
+      const holding = holders[m]!;
+      try {
+        publisher.channel.sendToQueue(w.queue, content, options, (err: unknown) => {
+          messageDone();
+          this.confirmed(publisher, messageId, err, holding, w, end);
+        });
+      } catch (err) {
+        // The channel closed under us: this message and the rest are never sent.
+        for (let rest = m; rest < messages.length; rest++) {
+          messageDone();
+          this.confirmed(publisher, '', err, holders[rest]);
+        }
+        break;
+      }
+    }
+    for (const a of appends) {
+      this.counters.appends++;
+      this.counters.appendedRecords += a.entries.length;
+      this.counters.appendedBytes += a.bytes;
+    }
   }
 
   private confirmed(
     publisher: Publisher,
     messageId: string,
     err: unknown,
-    pending?: PendingAppend,
+    holding?: ReadonlySet<QueuedAppend>,
     w?: Writer,
     end?: number,
   ): void {
@@ -603,32 +658,48 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     if (failure) this.failPublisher(publisher, (failure as Error).message ?? 'nack');
     else if (w && end !== undefined && w.fenceGeneration === publisher.generation)
       w.durableEnd = Math.max(w.durableEnd, end);
-    if (!pending) return;
-    if (failure) pending.failure ??= failure;
-    if (--pending.remaining === 0) this.settle(pending);
+    if (!holding) return;
+    for (const a of holding) {
+      if (failure) a.failure ??= failure;
+      if (--a.remaining === 0) this.settle(a);
+    }
   }
 
-  private settle(pending: PendingAppend): void {
-    if (pending.settled) return;
-    pending.settled = true;
-    clearTimeout(pending.timer);
-    this.inflight.delete(pending);
-    this.pendingBytes -= pending.bytes;
-    pending.markDone();
-    if (pending.failure === undefined) {
-      pending.resolve(pending.positions);
-      return;
+  private fail(a: QueuedAppend, err: unknown): void {
+    a.failure ??= err;
+    this.settle(a);
+  }
+
+  private settle(a: QueuedAppend): void {
+    if (a.settled) return;
+    a.settled = true;
+    this.inflight.delete(a);
+    this.pendingBytes -= a.bytes;
+    if (a.failure === undefined) a.resolve(a.positions);
+    else {
+      const err = a.failure;
+      // Retryable log errors pass through (LOG_CLOSED, LOG_UNAVAILABLE); anything else is an outage.
+      if (isKairosError(err) && err.retryable) {
+        if (err.code === 'LOG_UNAVAILABLE') this.counters.rejectedUnavailable++;
+        a.reject(err);
+      } else {
+        this.counters.rejectedUnavailable++;
+        a.reject(
+          LogErrors.create(
+            'LOG_UNAVAILABLE',
+            'The broker did not confirm every record; none of this append is acknowledged',
+            {
+              cause: err,
+            },
+          ),
+        );
+      }
     }
-    this.counters.rejectedUnavailable++;
-    pending.reject(
-      LogErrors.create(
-        'LOG_UNAVAILABLE',
-        'The broker did not confirm every record; none of this append is acknowledged',
-        {
-          cause: pending.failure,
-        },
-      ),
-    );
+    this.checkIdle();
+  }
+
+  private checkIdle(): void {
+    if (this.idle && this.queued.length === 0 && !this.flushing && this.inflight.size === 0) this.idle.resolve();
   }
 
   // --- reading -------------------------------------------------------------------------------------
@@ -649,7 +720,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
 
   async offsets(partition: number): Promise<PartitionOffsets> {
     this.checkPartition(partition);
-    if (this.closed) throw LogErrors.create('LOG_CLOSED');
+    if (this.closing) throw LogErrors.create('LOG_CLOSED');
     const w = this.writers[partition]!;
     let link: Link | undefined;
     if (this.mode === 'writer') {
@@ -675,7 +746,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
 
   async openReader(partition: number, fromOffset: number): Promise<LogReader> {
     this.checkPartition(partition);
-    if (this.closed) throw LogErrors.create('LOG_CLOSED');
+    if (this.closing) throw LogErrors.create('LOG_CLOSED');
     const from = Number.isFinite(fromOffset) ? Math.max(0, Math.floor(fromOffset)) : 0;
     const reader = new RabbitMqLogReader(this.session, this.opts, this.queues[partition]!, partition, from, (r) =>
       this.readers.delete(r),
@@ -701,12 +772,17 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
+    if (this.closing) return;
+    this.closing = true;
+    // Appends called before close finish: queued ones fail with LOG_CLOSED, published ones get their
+    // confirms (or time out); appends called from now on fail with LOG_CLOSED.
+    if (this.queued.length > 0 || this.flushing || this.inflight.size > 0) {
+      let resolve!: () => void;
+      this.idle = { promise: new Promise<void>((r) => (resolve = r)), resolve };
+      this.checkIdle();
+      await this.idle.promise;
+    }
     this.closed = true;
-    // Appends called before close finish: queued steps publish or fail, published ones get their confirms
-    // (or time out); appends called from now on fail with LOG_CLOSED.
-    await this.chain;
-    await Promise.all([...this.inflight].map((pending) => pending.done));
     await Promise.all([...this.readers].map((reader) => reader.close()));
     await this.session.close();
   }

@@ -3,8 +3,10 @@ import type { RecommendSource } from './types.js';
 /** A cached list: the `items` JSON of a response, for one model version. */
 export interface CachedList {
   readonly version: number;
-  /** The profile state it was computed from (key, event count, last update); '' without a profile. */
-  readonly fingerprint: string;
+  /** The profile state it was computed from: its key ('' without a profile), event count and last update (−1 without). */
+  readonly stateKey: string;
+  readonly stateEvents: number;
+  readonly stateUpdatedMs: number;
   readonly itemsJson: string;
   /** Items in the list. */
   readonly count: number;

@@ -41,7 +41,7 @@ describe('interactions from events', () => {
 });
 
 describe('RecommendationCache', () => {
-  const entry = (version: number, fingerprint = 'f', expiresAtMs = 1_000) => ({ version, fingerprint, itemsJson: '[]', count: 0, placement: 'home', source: 'popular' as const, expiresAtMs });
+  const entry = (version: number, expiresAtMs = 1_000) => ({ version, stateKey: 'u:1', stateEvents: 1, stateUpdatedMs: 1, itemsJson: '[]', count: 0, placement: 'home', source: 'popular' as const, expiresAtMs });
 
   it('serves an entry only for its version and before its TTL', () => {
     const cache = new RecommendationCache(10, 30_000);
@@ -102,5 +102,20 @@ describe('resolveRecommendationOptions', () => {
     expect(code(() => resolveRecommendationOptions({ retrainInterval: 'soon' }))).toBe('RECOMMEND_INVALID_OPTIONS');
     expect(code(() => resolveRecommendationOptions({ placements: { home: 'landing' as never } }))).toBe('RECOMMEND_INVALID_OPTIONS');
     expect(code(() => resolveRecommendationOptions({ defaultN: 500 }))).toBe('RECOMMEND_INVALID_OPTIONS');
+  });
+});
+
+describe('ImpressionLog', () => {
+  it('remembers the last `capacity` impressions by id, and nothing else', async () => {
+    const { ImpressionLog } = await import('./impressions.js');
+    const log = new ImpressionLog(3, 'rec_test');
+    const ids = ['home', 'product', 'home', 'cart'].map((placement, version) => log.record(placement, version));
+    expect(new Set(ids).size).toBe(4);
+    expect(log.get(ids[0]!)).toBeUndefined();
+    expect(log.get(ids[1]!)).toEqual({ placement: 'product', version: 1 });
+    expect(log.get(ids[3]!)).toEqual({ placement: 'cart', version: 3 });
+    expect(log.get('rec_other1')).toBeUndefined();
+    expect(log.get('rec_test$$')).toBeUndefined();
+    expect(log.get('rec_testzz')).toBeUndefined();
   });
 });

@@ -18,6 +18,7 @@ export class RecommendMetrics {
   private readonly interactions: Gauge;
   private readonly holdout: Gauge<'metric'>;
   private readonly children = new Map<string, { inc(value?: number): void }>();
+  private readonly byPlacement = new Map<string, Record<RecommendSource | 'served', { inc(value?: number): void }>>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -38,8 +39,18 @@ export class RecommendMetrics {
   }
 
   request(placement: string, source: RecommendSource, items: number): void {
-    this.child(`r|${placement}|${source}`, () => this.requests.labels(placement, source)).inc();
-    if (items > 0) this.child(`s|${placement}`, () => this.served.labels(placement)).inc(items);
+    let children = this.byPlacement.get(placement);
+    if (!children) {
+      children = {
+        personal: this.requests.labels(placement, 'personal'),
+        popular: this.requests.labels(placement, 'popular'),
+        empty: this.requests.labels(placement, 'empty'),
+        served: this.served.labels(placement),
+      };
+      this.byPlacement.set(placement, children);
+    }
+    children[source].inc();
+    if (items > 0) children.served.inc(items);
   }
 
   cache(hit: boolean): void {

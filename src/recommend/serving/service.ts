@@ -212,11 +212,13 @@ export class RecommendationService {
       // The cached list must have been computed from this very profile state: commits become
       // visible to readers a moment before onCommit reports them, and a list one click behind
       // must never be served once the profile shows the click.
-      const fingerprint = profile ? `${found!.key}|${profile.n}|${profile.up}` : '';
+      const stateKey = found?.key ?? '';
+      const stateEvents = profile?.n ?? -1;
+      const stateUpdatedMs = profile?.up ?? -1;
       const cacheProfile = requestKey ?? '';
       if (this.cache.enabled) {
         const hit = this.cache.get(cacheProfile, q.cacheKey, model.version, nowMs);
-        const fresh = hit !== undefined && hit.fingerprint === fingerprint;
+        const fresh = hit !== undefined && hit.stateEvents === stateEvents && hit.stateUpdatedMs === stateUpdatedMs && hit.stateKey === stateKey;
         this.metrics.cache(fresh);
         if (fresh) return this.respond(hit.itemsJson, hit.count, hit.source, q, model, nowMs);
       }
@@ -233,7 +235,9 @@ export class RecommendationService {
       itemsJson += ']';
       this.cache.set(cacheProfile, key, q.cacheKey, {
         version: model.version,
-        fingerprint,
+        stateKey,
+        stateEvents,
+        stateUpdatedMs,
         itemsJson,
         count: out.items.length,
         placement: q.placementName,

@@ -26,9 +26,10 @@ export interface RedisStateStoreOptions {
   /** Keys per MGET when `getMany` is given more (the chunks are pipelined). @default 1000 */
   readonly getManyChunkSize?: number;
   /**
-   * ioredis auto-pipelining: the commands issued in one event-loop tick go out in one socket write. It
-   * pays off with many concurrent callers (the API role's reads; see `bench/state-redis.ts`) and is
-   * neutral for one. @default true
+   * ioredis auto-pipelining: the commands issued in one event-loop tick go out in one socket write, at
+   * the price of a tick's delay. On `bench/state-redis.ts` (Redis on localhost) it slowed a single
+   * caller by about a fifth and did not reliably help 64 concurrent ones, so it is off; try it for an
+   * API role with many concurrent readers over a real network. @default false
    */
   readonly autoPipelining?: boolean;
   /** Name shown by `CLIENT LIST`. @default 'kairos-state:<namespace>' */
@@ -55,7 +56,7 @@ export const REDIS_STATE_STORE_DEFAULTS = Object.freeze({
   connectTimeoutMs: 5_000,
   maxReconnectDelayMs: 2_000,
   getManyChunkSize: 1_000,
-  autoPipelining: true,
+  autoPipelining: false,
 });
 
 const NAMESPACE_RE = /^[A-Za-z0-9._:-]{1,100}$/;
