@@ -294,7 +294,7 @@ async function scoringCost(file: string): Promise<{ serving: { p50: number; p99:
   table.apply(buffer.take(users, 0, items, 0, catalogue.takeDelta(), [0]));
   const matrix = buildInteractionMatrix(table.toLog());
   const options = resolveRecommendationOptions({ evaluate: false });
-  const serving = new LiveScorer(ServingModel.fromResult(runTraining(table, 1, [], options.trainer, Date.now())), options);
+  const serving = new LiveScorer(ServingModel.fromResult(runTraining(table, 1, [], options.trainer, Date.now())), options, options.maxN);
   const dense = createScorer(createTrainer('sar').fit(matrix), popularityScores(matrix));
   const exclude = new ItemExclusion(matrix.itemCount);
   const visitors = [...history.keys()];

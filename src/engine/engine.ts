@@ -12,7 +12,6 @@ import {
   deadLetterRoutes,
   healthRoutes,
   profileRoutes,
-  registerCollectMetrics,
   schemaRoutes,
   SseHub,
   staticRoutes,
@@ -95,7 +94,6 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     const metrics = new Registry();
     collectDefaultMetrics({ register: metrics, prefix: 'kairos_process_' });
     const streamMetrics = createStreamMetrics(metrics);
-    registerCollectMetrics(metrics, collector);
     const hub = new SseHub();
     closers.push(() => Promise.resolve(hub.close()));
 

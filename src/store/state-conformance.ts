@@ -101,6 +101,15 @@ export function runStateStoreConformance(options: StateConformanceOptions): void
       ).rejects.toMatchObject({ code: 'STORE_FENCED' });
     });
 
+    test('a released handle cannot commit', async () => {
+      const handle = await store.acquire(2, 'w1');
+      await handle.release();
+      await expect(
+        handle.commit({ puts: [['after-release', 1]], deletes: [], checkpoint: { offset: 1, meta: {} }, outbox: [] }),
+      ).rejects.toMatchObject({ code: 'STORE_FENCED' });
+      expect(await store.get('after-release')).toBeUndefined();
+    });
+
     test('tokens keep growing after release', async () => {
       const a = await store.acquire(1, 'w1');
       await a.release();

@@ -44,7 +44,12 @@ export interface ItemFacts {
   isAvailable(item: number): boolean;
 }
 
+/**
+ * The best items, best first. `items`/`scores` are the scorer's own buffers: read the first
+ * `count` entries before the next call (a request allocates no typed arrays).
+ */
 export interface ScoreOutput {
+  readonly count: number;
   readonly items: Int32Array;
   readonly scores: Float64Array;
   readonly source: RecommendSource;
@@ -66,14 +71,18 @@ export class LiveScorer {
   private readonly personal: SparseScores;
   private readonly part: SparseScores;
   private readonly excluded: ItemMask;
+  private readonly top: TopK;
 
   constructor(
     readonly model: ServingModel,
     private readonly weights: ScoreWeights,
+    /** Largest n asked for. @default 1000 */
+    maxN = 1000,
   ) {
     this.personal = new SparseScores(model.itemCount);
     this.part = new SparseScores(model.itemCount);
     this.excluded = new ItemMask(model.itemCount);
+    this.top = new TopK(maxN);
   }
 
   score(input: ScoreInput): ScoreOutput {
@@ -135,7 +144,8 @@ export class LiveScorer {
     }
     if (w.popularityWeight > 0) this.addPopular(a.popItems, a.popScores, 0, a.popItems.length, w.popularityWeight, want, input.catalogue);
 
-    const top = new TopK(input.n);
+    const top = this.top;
+    top.reset(input.n);
     const boost = 1 + w.categoryBoost;
     const facts = input.catalogue;
     for (let t = 0; t < personal.size; t++) {
@@ -147,7 +157,7 @@ export class LiveScorer {
       top.offer(i, s);
     }
     const source: RecommendSource = top.size === 0 ? 'empty' : personalCount > 0 ? 'personal' : 'popular';
-    return { items: top.items.slice(0, top.size), scores: top.scores.slice(0, top.size), source };
+    return { count: top.size, items: top.items, scores: top.scores, source };
   }
 
   private addItemRow(into: SparseScores, ptr: Int32Array, items: Int32Array, scores: Float32Array, item: number, weight: number, itemCount: number): void {

@@ -107,7 +107,7 @@ export class RecommendationService {
       categoryBoost: o.categoryBoost,
     };
     const empty = ServingModel.empty();
-    this.active = { model: empty, scorer: new LiveScorer(empty, this.weights) };
+    this.active = { model: empty, scorer: new LiveScorer(empty, this.weights, o.maxN) };
     this.cache = new RecommendationCache(o.cacheMaxEntries, o.cacheTtlMs);
     this.impressions = new ImpressionLog(o.impressionsKept, `rec_${randomBytes(6).toString('hex')}`);
     this.metrics = new RecommendMetrics(deps.metrics);
@@ -228,7 +228,7 @@ export class RecommendationService {
       const out = scorer.score(this.scoreInput(q, model, key, profile, segments));
       const ids = this.items.ids;
       let itemsJson = '[';
-      for (let k = 0; k < out.items.length; k++) {
+      for (let k = 0; k < out.count; k++) {
         const id = ids[out.items[k]!]!;
         itemsJson += `${k > 0 ? ',' : ''}{"itemId":${JSON.stringify(id)},"score":${round(out.scores[k]!)}}`;
       }
@@ -239,12 +239,12 @@ export class RecommendationService {
         stateEvents,
         stateUpdatedMs,
         itemsJson,
-        count: out.items.length,
+        count: out.count,
         placement: q.placementName,
         source: out.source,
         expiresAtMs: nowMs + this.cache.ttlMs,
       });
-      return this.respond(itemsJson, out.items.length, out.source, q, model, nowMs);
+      return this.respond(itemsJson, out.count, out.source, q, model, nowMs);
     } finally {
       this.release(model);
     }
@@ -316,20 +316,22 @@ export class RecommendationService {
     const recent = profile?.ri ?? [];
     const sessionItems: number[] = [];
     const sessionWeights: number[] = [];
+    const exclude: number[] = [];
     const newest = recent[0]?.[1] ?? 0;
-    for (let k = 0; k < recent.length && sessionItems.length < o.sessionItems; k++) {
+    for (let k = 0; k < recent.length; k++) {
       const [itemId, t] = recent[k]!;
       const i = items.get(itemId);
       if (i < 0) continue;
-      sessionItems.push(i);
-      sessionWeights.push(o.sessionHalfLifeMs > 0 ? Math.pow(2, -(newest - t) / o.sessionHalfLifeMs) : 1);
+      if (o.excludeSeen) exclude.push(i);
+      if (sessionItems.length < o.sessionItems) {
+        sessionItems.push(i);
+        sessionWeights.push(o.sessionHalfLifeMs > 0 ? Math.pow(2, -(newest - t) / o.sessionHalfLifeMs) : 1);
+      }
     }
-    const exclude: number[] = [];
-    if (o.excludeSeen) for (const [itemId] of recent) exclude.push(items.get(itemId));
     if (o.excludePurchased) for (const [itemId] of profile?.pu ?? []) exclude.push(items.get(itemId));
     const contextIds = q.placement === 'cart' && key !== undefined ? [...new Set([...q.contextItemIds, ...this.carts.get(key)])] : q.contextItemIds;
     const contextItems = contextIds.map((id) => items.get(id));
-    const viewed = q.placement === 'product' ? contextItems[0] ?? -1 : recent[0] ? items.get(recent[0][0]) : -1;
+    const viewed = q.placement === 'product' ? (contextItems[0] ?? -1) : (sessionItems[0] ?? -1);
     const boosted = segments.some((s) => o.boostSegments.includes(s));
     const segmentIndices: number[] = [];
     for (const s of segments) {
@@ -466,7 +468,7 @@ export class RecommendationService {
   /** The atomic swap: one reference assignment between requests; in-flight requests keep theirs. */
   private install(model: ServingModel, interactions: number | undefined): void {
     const previous = this.active.model;
-    this.active = { model, scorer: new LiveScorer(model, this.weights) };
+    this.active = { model, scorer: new LiveScorer(model, this.weights, this.deps.options.maxN) };
     previous.retired = true;
     this.cache.clear();
     this.metrics.swapped(model.version, interactions, model.metrics);

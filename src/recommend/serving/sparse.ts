@@ -93,10 +93,13 @@ export class TopK {
   readonly items: Int32Array;
   readonly scores: Float64Array;
   size = 0;
+  /** How many are kept (at most the capacity given at construction; see reset). */
+  k: number;
 
-  constructor(readonly k: number) {
-    this.items = new Int32Array(k);
-    this.scores = new Float64Array(k);
+  constructor(readonly capacity: number) {
+    this.k = capacity;
+    this.items = new Int32Array(capacity);
+    this.scores = new Float64Array(capacity);
   }
 
   offer(item: number, score: number): void {
@@ -118,7 +121,9 @@ export class TopK {
     this.items[at] = item;
   }
 
-  reset(): void {
+  /** Empties it; `k` (≤ capacity) changes how many the next round keeps. */
+  reset(k = this.k): void {
+    this.k = Math.min(k, this.capacity);
     this.size = 0;
   }
 }

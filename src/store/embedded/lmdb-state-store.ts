@@ -161,8 +161,8 @@ export class LmdbStateStore implements StateStore {
     const fenceKey = `fence/${partition}`;
     await this.root.transaction(() => {
       const fence = this.control.get(fenceKey) as Fence | undefined;
-      // Keep the token (it must only grow) but mark the partition as free.
-      if (fence?.token === token) void this.control.put(fenceKey, { ...fence, owner: '' });
+      // Bump the token (it only grows): the released handle can no longer commit.
+      if (fence?.token === token) void this.control.put(fenceKey, { ...fence, token: token + 1, owner: '' });
     });
   }
 

@@ -44,7 +44,10 @@ export class MemoryStateStore implements StateStore {
       scan: (prefix, options) => this.scan(prefix, options),
       outboxSeq: () => Promise.resolve(this.shared.outboxSeq.get(partition) ?? 0),
       commit: (commit) => this.commit(partition, token, commit),
-      release: () => Promise.resolve(),
+      release: () => {
+        if (this.shared.fences.get(partition) === token) this.shared.fences.set(partition, token + 1);
+        return Promise.resolve();
+      },
     };
     return Promise.resolve(handle);
   }
