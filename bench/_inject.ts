@@ -23,7 +23,12 @@ async function time(name: string, list: string[], rounds: number) {
 await time('healthz', ['/healthz'], 20000);
 await time('recs same', [paths[1]!], 20000);
 await time('recs 20k paths (1st pass)', paths, 20000);
+const { Session } = await import('node:inspector/promises');
+const session = new Session(); session.connect();
+await session.post('Profiler.enable'); await session.post('Profiler.start');
 await time('recs 20k paths (2nd pass)', paths, Number(process.argv[3] ?? 20000));
+const { profile } = await session.post('Profiler.stop');
+(await import('node:fs')).writeFileSync('/tmp/window.cpuprofile', JSON.stringify(profile));
 await time('healthz', ['/healthz'], 20000);
 const { default: Fastify } = await import('fastify');
 const bare = Fastify({ logger: false });

@@ -378,6 +378,12 @@ async function main(): Promise<void> {
     // Warm-up both (JIT, connection pools), then measure.
     await drive(engine.child, engine.url, paths, connections, 3, auth);
     await drive(hello.child, hello.url, helloPaths, connections, 3, auth);
+    // The engine's CPU when idle (stream worker polling, timers), and its own /healthz, to tell the
+    // route's cost from the engine's baseline.
+    const idleBefore = cpuMsOf(engine.child);
+    await new Promise((r) => setTimeout(r, 3000));
+    const idleCpuPerSecondMs = (cpuMsOf(engine.child) - idleBefore) / 3;
+    const healthMax = await drive(engine.child, engine.url, ['/healthz'], connections, duration, auth);
     const metricsBefore = await fetch(`${engine.url}/metrics`).then((r) => r.text());
     const recsMax = await drive(engine.child, engine.url, paths, connections, duration, auth);
     const helloMax = await drive(hello.child, hello.url, helloPaths, connections, duration, auth);
@@ -394,6 +400,8 @@ async function main(): Promise<void> {
       );
     show('recommendations, max rate', recsMax);
     show('hello world, max rate', helloMax);
+    show('engine /healthz, max rate', healthMax);
+    console.log(`engine idle CPU: ${idleCpuPerSecondMs.toFixed(0)} ms per second`);
     show(`recommendations, ${rate}/s`, recsRate);
     show(`hello world, ${rate}/s`, helloRate);
     console.log(`cache hit ratio during the measured runs: ${(hitRatio * 100).toFixed(1)}%`);
@@ -420,6 +428,24 @@ async function main(): Promise<void> {
         baselineValue: round(helloMax.cpuUsPerRequest, 1),
         ratio: round(recsMax.cpuUsPerRequest / helloMax.cpuUsPerRequest, 3),
         goal: '≤ 1/0.7 of hello world (the req/s goal on an unshared core)',
+      },
+      {
+        metric: 'engine_healthz_max_req_per_s',
+        value: round(healthMax.reqPerSec, 0),
+        unit: 'req/s',
+        baseline: 'bare Fastify hello world, max rate',
+        baselineValue: round(helloMax.reqPerSec, 0),
+        ratio: round(healthMax.reqPerSec / helloMax.reqPerSec, 3),
+        goal: 'context: the engine\'s own route overhead (CORS, auth hooks, error handler, background threads)',
+      },
+      {
+        metric: 'engine_idle_cpu_ms_per_s',
+        value: round(idleCpuPerSecondMs, 1),
+        unit: 'ms/s',
+        baseline: 'none (engine idle, all threads)',
+        baselineValue: 0,
+        ratio: 0,
+        goal: 'context',
       },
       {
         metric: 'recommend_max_p99_ms',

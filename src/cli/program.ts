@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerEvalCommand, registerRecommendBatchCommand } from './commands/index.js';
 import { registerReplayCommand } from './commands/replay.js';
+import { registerRoleCommands } from './commands/roles.js';
 import { registerStartCommand } from './commands/start.js';
 
 /**
@@ -17,5 +18,6 @@ export function createProgram(): Command {
   registerReplayCommand(program);
   registerEvalCommand(program);
   registerRecommendBatchCommand(program);
+  registerRoleCommands(program);
   return program;
 }

@@ -249,7 +249,7 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
   }
 }
 
-function createStreamMetrics(registry: Registry) {
+export function createStreamMetrics(registry: Registry) {
   const processed = new Counter({ name: 'kairos_stream_events_processed_total', help: 'Log records processed by stream tasks', registers: [registry] });
   const late = new Counter({ name: 'kairos_stream_late_records_total', help: 'Records sent to the late side-output', registers: [registry] });
   const duplicates = new Counter({ name: 'kairos_stream_duplicates_total', help: 'Duplicate message ids dropped by stream tasks', registers: [registry] });

@@ -4,3 +4,7 @@ export type { RunningEngine } from './engine.js';
 export { resolveEngineOptions } from './options.js';
 export type { EngineOptions, ResolvedEngineOptions } from './options.js';
 export type { EngineContext, EngineExtension, StartedExtension } from './extension.js';
+export { startRoles } from './distributed/roles.js';
+export type { RunningRoles } from './distributed/roles.js';
+export { ROLES, isDistributedConfigured, namespaceNames, resolveDistributedOptions } from './distributed/options.js';
+export type { DistributedOptions, NamespaceNames, ResolvedDistributedOptions, Role } from './distributed/options.js';

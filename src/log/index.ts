@@ -11,3 +11,7 @@ export { deleteRabbitMqEventLog } from './rabbitmq/admin.js';
 export { RABBITMQ_LOG_DEFAULTS, resolveRabbitMqEventLogOptions } from './rabbitmq/options.js';
 export type { RabbitMqEventLogOptions, RabbitMqLogMode, ResolvedRabbitMqEventLogOptions } from './rabbitmq/options.js';
 export type { RabbitMqEventLog, RabbitMqLogStats } from './rabbitmq/types.js';
+export { createKafkaEventLog } from './kafka/kafka-event-log.js';
+export { KAFKA_LOG_DEFAULTS, resolveKafkaEventLogOptions } from './kafka/options.js';
+export type { KafkaEventLogOptions, KafkaLogMode, ResolvedKafkaEventLogOptions } from './kafka/options.js';
+export type { KafkaEventLog } from './kafka/types.js';

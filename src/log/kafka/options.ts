@@ -121,12 +121,9 @@ function duration(field: string, value: Duration | undefined, fallback: number, 
 
 /** Fills defaults, validates, freezes. Throws LOG_INVALID_OPTIONS naming the field. */
 export function resolveKafkaEventLogOptions(options: KafkaEventLogOptions): ResolvedKafkaEventLogOptions {
-  if (
-    !Array.isArray(options.brokers) ||
-    options.brokers.length === 0 ||
-    !options.brokers.every((b) => BROKER_RE.test(b))
-  )
-    invalid('brokers', String(options.brokers), 'a non-empty list of host:port');
+  const brokers: readonly unknown[] = Array.isArray(options.brokers) ? (options.brokers as readonly unknown[]) : [];
+  if (brokers.length === 0 || !brokers.every((b) => typeof b === 'string' && BROKER_RE.test(b)))
+    invalid('brokers', brokers.join(','), 'a non-empty list of host:port');
   if (typeof options.namespace !== 'string' || !NAMESPACE_RE.test(options.namespace))
     invalid(
       'namespace',
@@ -142,7 +139,7 @@ export function resolveKafkaEventLogOptions(options: KafkaEventLogOptions): Reso
   const replicationFactor = options.replicationFactor ?? KAFKA_LOG_DEFAULTS.replicationFactor;
   if (replicationFactor !== -1) integer('replicationFactor', replicationFactor, 0, 1, 100);
   return Object.freeze({
-    brokers: Object.freeze([...options.brokers]),
+    brokers: Object.freeze(brokers as string[]),
     namespace: options.namespace,
     topic: `${options.namespace}.log`,
     mode,

@@ -22,7 +22,7 @@ function headerText(value: unknown): string | undefined {
  */
 export class KafkaLogReader implements LogReader {
   private consumer: Consumer | undefined;
-  private readonly groupId = `${this.opts.clientId}-reader-${randomUUID()}`;
+  private readonly groupId: string;
   private buffer: LogRecord[] = [];
   private head = 0;
   private accepted: number;
@@ -40,6 +40,7 @@ export class KafkaLogReader implements LogReader {
     private readonly onClose: (reader: KafkaLogReader) => void,
   ) {
     this.accepted = pos;
+    this.groupId = `${opts.clientId}-reader-${randomUUID()}`;
   }
 
   get position(): number {
@@ -65,7 +66,8 @@ export class KafkaLogReader implements LogReader {
     consumer.seek({ topic: this.opts.topic, partition: this.partition, offset: String(this.pos) });
   }
 
-  private async onBatch({ batch, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
     if (batch.partition !== this.partition || this.closed) return;
     for (const message of batch.messages) {
       const offset = Number(message.offset);
@@ -84,8 +86,8 @@ export class KafkaLogReader implements LogReader {
     // Backpressure: do not fetch more while the buffer is full (heartbeats keep the group alive).
     while (
       this.buffer.length - this.head >= this.opts.readerBufferRecords &&
-      isRunning() &&
-      !isStale() &&
+      payload.isRunning() &&
+      !payload.isStale() &&
       !this.closed
     ) {
       await new Promise<void>((resolve) => {
@@ -96,7 +98,7 @@ export class KafkaLogReader implements LogReader {
         };
       });
       this.drained = undefined;
-      await heartbeat();
+      await payload.heartbeat();
     }
   }
 
