@@ -5,6 +5,7 @@
  *
  *   npx tsx bench/recommend-serve.ts [--duration 10] [--connections 32] [--rate 10000]
  *                                    [--paths 20000] [--cache-ttl 30s] [--cpu-prof DIR]
+ *                                    [--profile-window FILE.cpuprofile] [--loop-delay 1]
  *
  * The engine gets the Taobao stream (96k real e-commerce events, timestamps shifted to end now)
  * through `POST /v1/batch`, the stream builds the profiles, the recommendation extension trains its
@@ -100,6 +101,28 @@ async function serveEngine(): Promise<void> {
       process.stderr.write(`event loop delay: p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms max ${(h.max / 1e6).toFixed(1)} ms; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`);
       h.reset();
     }, 2000).unref();
+  }
+  const profileOut = arg('profile-window');
+  if (profileOut !== undefined) {
+    // SIGUSR2 starts a CPU profile of the engine's main thread; the next SIGUSR2 writes it.
+    const { Session } = await import('node:inspector/promises');
+    const { writeFileSync } = await import('node:fs');
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    let profiling = false;
+    process.on('SIGUSR2', () => {
+      void (async () => {
+        if (!profiling) {
+          profiling = true;
+          await session.post('Profiler.start');
+        } else {
+          profiling = false;
+          const { profile } = await session.post('Profiler.stop');
+          writeFileSync(profileOut, JSON.stringify(profile));
+        }
+      })();
+    });
   }
   process.on('SIGTERM', () => void engine.stop().then(() => process.exit(0)));
 }
@@ -341,6 +364,7 @@ async function main(): Promise<void> {
     dataDir,
     ...(arg('cache-ttl') ? ['--cache-ttl', arg('cache-ttl')!] : []),
     ...(arg('loop-delay') !== undefined ? ['--loop-delay', '1'] : []),
+    ...(arg('profile-window') !== undefined ? ['--profile-window', arg('profile-window')!] : []),
   ]);
   const hello = await startChild('hello');
   try {
@@ -384,8 +408,15 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 3000));
     const idleCpuPerSecondMs = (cpuMsOf(engine.child) - idleBefore) / 3;
     const healthMax = await drive(engine.child, engine.url, ['/healthz'], connections, duration, auth);
+    const oneMax = arg('one-path') !== undefined ? await drive(engine.child, engine.url, [paths[0]!], connections, duration, auth) : undefined;
     const metricsBefore = await fetch(`${engine.url}/metrics`).then((r) => r.text());
+    // `--profile-window FILE`: a CPU profile of the engine's main thread during this run only.
+    if (arg('profile-window') !== undefined) engine.child.kill('SIGUSR2');
     const recsMax = await drive(engine.child, engine.url, paths, connections, duration, auth);
+    if (arg('profile-window') !== undefined) {
+      engine.child.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     const helloMax = await drive(hello.child, hello.url, helloPaths, connections, duration, auth);
     const recsRate = await drive(engine.child, engine.url, paths, rateConnections, duration, auth, rate);
     const helloRate = await drive(hello.child, hello.url, helloPaths, rateConnections, duration, auth, rate);
@@ -401,6 +432,7 @@ async function main(): Promise<void> {
     show('recommendations, max rate', recsMax);
     show('hello world, max rate', helloMax);
     show('engine /healthz, max rate', healthMax);
+    if (oneMax) show('recommendations, one path', oneMax);
     console.log(`engine idle CPU: ${idleCpuPerSecondMs.toFixed(0)} ms per second`);
     show(`recommendations, ${rate}/s`, recsRate);
     show(`hello world, ${rate}/s`, helloRate);

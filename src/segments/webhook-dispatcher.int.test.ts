@@ -185,6 +185,11 @@ describe('webhook dispatcher (real HTTP receiver on 127.0.0.1)', () => {
     expect(receiver.received.length).toBe(receivedBefore);
     await receiver.listen(port);
     await until(() => receiver.accepted().size >= changes.length);
+    // Every lane settled its last batch: the outbox is trimmed behind the cursors.
+    await until(async () => {
+      for (let p = 0; p < 4; p++) if ((await run.store.readOutbox(p, 0, 1)).length > 0) return false;
+      return true;
+    });
     await dispatcher.stop();
 
     const accepted = receiver.accepted();

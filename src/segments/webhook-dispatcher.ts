@@ -320,11 +320,12 @@ class Dispatcher implements WebhookDispatcher {
       if (!this.running || lane.stopped) throw new Stopped();
       const latest = this.current.get(destination.id) ?? destination;
       const result = await this.attempt(latest, change, attempt);
-      if (!this.running || lane.stopped) throw new Stopped();
       if (result.ok) {
+        // Delivered, even if a stop began meanwhile: the batch's cursor can still advance.
         this.counters.delivered++;
         return;
       }
+      if (!this.running || lane.stopped) throw new Stopped();
       this.counters.failedAttempts++;
       last = result;
       if (attempt < this.opts.maxAttempts) {

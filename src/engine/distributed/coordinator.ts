@@ -70,6 +70,7 @@ export class PartitionCoordinator {
   private reconciling: Promise<unknown> | undefined;
   private stopped = false;
   private heartbeatFailures = 0;
+  private beating: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: CoordinatorOptions) {}
 
@@ -99,7 +100,13 @@ export class PartitionCoordinator {
   }
 
   /** Writes the heartbeat; failures are logged (fencing keeps the state safe meanwhile). */
-  async heartbeat(): Promise<void> {
+  heartbeat(): Promise<void> {
+    // Serialised: two writes in flight could land in either order and leave stale claims behind.
+    this.beating = this.beating.then(() => this.beatOnce());
+    return this.beating;
+  }
+
+  private async beatOnce(): Promise<void> {
     try {
       await this.options.membership.heartbeat(this.owned);
       if (this.heartbeatFailures > 0) this.options.logger.info({ failures: this.heartbeatFailures }, 'membership heartbeat stored again');
@@ -155,8 +162,15 @@ export class PartitionCoordinator {
       logger.warn({ err: error }, 'membership unreadable; keeping the current partitions');
       return empty;
     }
+    const previous = this.lastView;
     this.lastView = view;
     const live = view.live.map((m) => m.id);
+    if (previous) {
+      const was = new Set(previous.live.map((m) => m.id));
+      const gone = [...was].filter((id) => !live.includes(id));
+      const joined = live.filter((id) => !was.has(id));
+      if (gone.length > 0 || joined.length > 0) logger.info({ gone, joined, live }, 'membership changed');
+    }
     const mine = assignPartitions(live, this.options.partitionCount).get(membership.memberId) ?? [];
     this.assigned = mine;
     const mineSet = new Set(mine);
@@ -201,8 +215,10 @@ export class PartitionCoordinator {
     await Promise.all(
       toAdd.map(async (p) => {
         this.adding.add(p);
+        const startedAtMs = clock.now();
         try {
           await runner.add(p);
+          logger.debug({ partition: p, ms: clock.now() - startedAtMs }, 'partition task started');
           added.push(p);
           this.waitingSince.delete(p);
           this.fencedAt.delete(p);
@@ -215,10 +231,13 @@ export class PartitionCoordinator {
         }
       }),
     );
+    added.sort((a, b) => a - b);
     if (added.length > 0 || removed.length > 0) {
       logger.info({ added, removed, owned: this.owned, live }, 'partition ownership changed');
+      // Claims must follow ownership at once: a joining worker waits for what it sees claimed.
+      await this.heartbeat();
     }
-    return { live, assigned: mine, added: added.sort((a, b) => a - b), removed, waiting, failed };
+    return { live, assigned: mine, added, removed, waiting, failed };
   }
 
   /** Runs the heartbeat and reconciliation loops until `stop`. */

@@ -46,11 +46,11 @@ export interface DistributedOptions {
   logLevel?: string;
   /** Identity of this worker in the membership and in fencing records. @default "<hostname>-<pid>-<random>" */
   memberId?: string;
-  /** How often a worker writes its heartbeat and re-reads the membership. @default "1s" */
+  /** How often a worker writes its heartbeat and re-reads the membership. @default "500ms" */
   heartbeat?: Duration;
   /**
    * A worker whose heartbeat has not advanced for this long (as seen by each observer's own clock) is
-   * dead: its partitions move. Takeover time ≈ this + one heartbeat + task start. @default "4s"
+   * dead: its partitions move. Takeover time ≈ this + two heartbeats + task start. @default "3s"
    */
   memberTtl?: Duration;
   /**
@@ -152,8 +152,8 @@ function duration(field: string, value: Duration | undefined, fallback: number):
 export function resolveDistributedOptions(options: DistributedOptions): ResolvedDistributedOptions {
   const namespace = options.namespace ?? 'kairos';
   const names = namespaceNames(namespace);
-  const heartbeatMs = duration('heartbeat', options.heartbeat, 1_000);
-  const memberTtlMs = duration('memberTtl', options.memberTtl, 4_000);
+  const heartbeatMs = duration('heartbeat', options.heartbeat, 500);
+  const memberTtlMs = duration('memberTtl', options.memberTtl, 3_000);
   if (memberTtlMs < 2 * heartbeatMs) invalid('memberTtl', options.memberTtl, 'must be at least two heartbeats');
   const partitions = options.partitions ?? 4;
   if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) invalid('partitions', partitions, 'must be 1..1024');

@@ -34,6 +34,12 @@ export const HEADERS = {
 const BATCH_VERSION = 1;
 /** Batches are split so one message stays around this size (a single larger record goes alone). */
 export const MAX_BATCH_BYTES = 1024 * 1024;
+/**
+ * …and holds at most this many records. Then every record of a message at stream offset s has a log
+ * offset below (s + 1) × MAX_BATCH_RECORDS (by induction: each message adds at most this many offsets
+ * and takes at least one stream offset), which bounds the offsets an emptied stream may once have held.
+ */
+export const MAX_BATCH_RECORDS = 8_192;
 /** Per record in a batch body: key length, timestamp, value length. */
 const RECORD_OVERHEAD = 16;
 

@@ -355,6 +355,82 @@ describe('RabbitMQ event log: why log offsets are not stream offsets', () => {
   });
 });
 
+describe('RabbitMQ event log: streams without records', () => {
+  it('a stream holding no record of ours (emptied by retention, or foreign messages only) continues above any offset it can have held', async () => {
+    const namespace = uniqueNamespace('emptied');
+    namespaces.add(namespace);
+    // Before any writer: the stream exists and holds one message that is not ours.
+    const connection = await amqpConnect(TEST_RABBITMQ_URL);
+    try {
+      const channel = await connection.createConfirmChannel();
+      await channel.assertQueue(`${namespace}.log.p0`, { durable: true, arguments: { 'x-queue-type': 'stream' } });
+      channel.sendToQueue(`${namespace}.log.p0`, Buffer.from('not a kairos record'));
+      await channel.waitForConfirms();
+    } finally {
+      await connection.close();
+    }
+    const { logger, warnings } = capture();
+    const log = await openLog({ namespace, partitionCount: 1, logger });
+    expect(warnings()).toContain(
+      'rabbitmq log: the stream holds no record (removed by retention); continuing above any offset it held',
+    );
+    // The foreign message took stream offset 0 and the probe 1: continue at 1 × MAX_BATCH_RECORDS.
+    const [position] = await log.append([{ key: 'k', value: Buffer.from('first'), timestampMs: 1 }]);
+    expect(position).toEqual({ partition: 0, offset: 8_192 });
+    expect(await log.offsets(0)).toEqual({ start: 8_192, end: 8_193 });
+    const reader = await log.openReader(0, 0);
+    expect(reader.position).toBe(8_192);
+    expect((await reader.read({ maxRecords: 10, waitMs: 5_000 })).map((r) => Buffer.from(r.value).toString())).toEqual([
+      'first',
+    ]);
+    await reader.close();
+    // The decision was recorded (fence marker): a new writer agrees instead of jumping again.
+    await log.close();
+    const again = await openLog({ namespace, partitionCount: 1 });
+    expect(await again.offsets(0)).toEqual({ start: 8_192, end: 8_193 });
+  });
+});
+
+describe('RabbitMQ event log: readers', () => {
+  it('resume exactly after releasing their consumer mid-batch, and seek anywhere among many batches', async () => {
+    const namespace = uniqueNamespace('seek');
+    const log = await openLog({ namespace, partitionCount: 1, readerIdleMs: 100 });
+    // 300 messages of 1 to 9 records: log offsets and stream offsets drift apart.
+    let count = 0;
+    for (let m = 0; m < 300; m++) {
+      const n = 1 + (m % 9);
+      await log.append(
+        Array.from({ length: n }, (_, i) => ({ key: 'k', value: Buffer.from(`${count + i}`), timestampMs: m })),
+      );
+      count += n;
+    }
+    const reader = await log.openReader(0, 0);
+    const seen: number[] = [];
+    while (seen.length < count) {
+      const batch = await reader.read({ maxRecords: 7, waitMs: 5_000 });
+      expect(batch.length).toBeGreaterThan(0);
+      for (const record of batch) {
+        expect(Buffer.from(record.value).toString()).toBe(String(record.offset));
+        seen.push(record.offset);
+      }
+      // Idle past readerIdleMs now and then: the consumer is released and re-created mid-message.
+      if (seen.length % 5 === 0) await sleep(150);
+    }
+    expect(seen).toEqual(Array.from({ length: count }, (_, i) => i));
+    await reader.close();
+    const rand = (n: number) => Math.floor(Math.random() * n);
+    for (const from of [0, 1, count - 1, count, count + 3, ...Array.from({ length: 12 }, () => rand(count))]) {
+      const at = await log.openReader(0, from);
+      expect(at.position).toBe(from);
+      const records = from < count ? await at.read({ maxRecords: 3, waitMs: 5_000 }) : [];
+      expect(records.map((r) => r.offset)).toEqual(
+        Array.from({ length: Math.min(3, Math.max(0, count - from)) }, (_, i) => from + i),
+      );
+      await at.close();
+    }
+  });
+});
+
 /**
  * A TCP proxy in front of the broker whose existing connections can be stalled: bytes are held in both
  * directions (a frozen network path). When the client drops a stalled connection, the bytes it had sent

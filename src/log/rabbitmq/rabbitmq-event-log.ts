@@ -7,6 +7,7 @@ import type { LogErrorCode } from '../errors.js';
 import type { LogEntry, LogPosition, LogReader, PartitionOffsets } from '../port.js';
 import {
   MAX_BATCH_BYTES,
+  MAX_BATCH_RECORDS,
   batchBytes,
   batchPublishOptions,
   encodeBatch,
@@ -295,14 +296,14 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     let next = (await scanTail(this.session, link, w.queue, this.opts.scanTimeoutMs)).end;
     let marker = false;
     if (next === undefined) {
-      // No record and no fence marker: a new stream (start at 0), or retention removed everything (continue
-      // past every stream offset ever used, since log offsets never exceed stream offsets: a gap, never a reuse).
+      // No record and no fence marker: a new stream (start at 0), or retention removed everything. Then
+      // continue above every log offset the stream can have held (see MAX_BATCH_RECORDS): a gap, never a reuse.
       const probe = await probeStream(this.session, link, w.queue, this.opts.scanTimeoutMs);
-      next = probe.onlyProbesBefore ? 0 : probe.streamOffset;
+      next = probe.onlyProbesBefore ? 0 : probe.streamOffset * MAX_BATCH_RECORDS;
       if (!probe.onlyProbesBefore)
         this.opts.logger.warn(
           { partition: w.partition, next },
-          'rabbitmq log: the stream holds no record (removed by retention); continuing after its last stream offset',
+          'rabbitmq log: the stream holds no record (removed by retention); continuing above any offset it held',
         );
       marker = true;
     }
@@ -577,7 +578,11 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
         let list = byPartition.get(p);
         if (!list) byPartition.set(p, (list = []));
         let message = list.at(-1);
-        if (!message || (message.records.length > 0 && message.bytes + size > MAX_BATCH_BYTES)) {
+        if (
+          !message ||
+          message.records.length >= MAX_BATCH_RECORDS ||
+          (message.records.length > 0 && message.bytes + size > MAX_BATCH_BYTES)
+        ) {
           message = { w: this.writers[p]!, records: [], bytes: 1 };
           list.push(message);
         }

@@ -86,6 +86,7 @@ export class RecommendationService {
   private lastTrainingAtMs = 0;
   private lastFailureAtMs = -Infinity;
   private lastSnapshotAtMs = 0;
+  private snapshotPositions: readonly number[] = [];
   private training = false;
   private trainingChain: Promise<unknown> = Promise.resolve();
   private queuedTraining: Promise<ModelRecord> | undefined;
@@ -163,6 +164,7 @@ export class RecommendationService {
       this.lastTrainingAtMs = model.trainedAtMs;
     }
     this.lastSnapshotAtMs = this.deps.clock.now();
+    this.snapshotPositions = [...ready.positions];
     this.tail.start(ready.positions);
     this.timer = setInterval(() => this.tick(), this.deps.options.tickIntervalMs);
     this.timer.unref();
@@ -445,6 +447,7 @@ export class RecommendationService {
       await this.registry.put(record);
       if (previous.version > 0) await this.registry.retire(previous.version);
       await this.registry.saveCursor({ snapshotId: reply.snapshotId, positions: result.positions, savedAt: record.createdAt });
+      this.snapshotPositions = [...result.positions];
       this.lastSnapshotAtMs = clock.now();
       await this.registry.retain(version);
       this.metrics.training(true, result.trainMs / 1000);
@@ -523,7 +526,8 @@ export class RecommendationService {
       this.train().catch(() => undefined);
       return;
     }
-    if (o.snapshotIntervalMs > 0 && now - this.lastSnapshotAtMs >= o.snapshotIntervalMs && !this.snapshotting) {
+    const moved = this.tail.positions.some((position, p) => position !== this.snapshotPositions[p]);
+    if (o.snapshotIntervalMs > 0 && moved && now - this.lastSnapshotAtMs >= o.snapshotIntervalMs && !this.snapshotting) {
       this.lastSnapshotAtMs = now;
       this.snapshotting = this.snapshot()
         .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'interaction snapshot failed'))
@@ -535,6 +539,7 @@ export class RecommendationService {
 
   private async snapshot(): Promise<void> {
     const written = await this.trainer.snapshot();
+    this.snapshotPositions = [...written.positions];
     await this.registry.saveCursor({ snapshotId: written.snapshotId, positions: written.positions, savedAt: new Date(this.deps.clock.now()).toISOString() });
   }
 
