@@ -52,7 +52,7 @@ const brokerClients = ['amqplib', 'kafkajs', 'ioredis', 'pg'];
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'data/**', 'bench/results/**', 'web/**/*.min.js', 'coverage/**'],
+    ignores: ['dist/**', 'node_modules/**', 'data/**', 'bench/results/**', 'web/**/*.min.js', 'coverage/**', '.scratch*/**'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -44,7 +44,7 @@ export class MemoryEventLog implements EventLog {
     try {
       return Promise.resolve({ start: 0, end: this.partition(partition).length });
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
   }
 
@@ -53,7 +53,7 @@ export class MemoryEventLog implements EventLog {
     try {
       records = this.partition(partition);
     } catch (error) {
-      return Promise.reject(error as Error);
+      return Promise.reject(error);
     }
     let position = Math.max(0, fromOffset);
     const wait = (waitMs: number) =>
