@@ -41,20 +41,14 @@ export class MemoryEventLog implements EventLog {
   }
 
   offsets(partition: number): Promise<PartitionOffsets> {
-    try {
-      return Promise.resolve({ start: 0, end: this.partition(partition).length });
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const records = this.partitions[partition];
+    if (!records) return Promise.reject(LogErrors.create('LOG_INVALID_PARTITION', `No partition ${partition}`));
+    return Promise.resolve({ start: 0, end: records.length });
   }
 
   openReader(partition: number, fromOffset: number): Promise<LogReader> {
-    let records: LogRecord[];
-    try {
-      records = this.partition(partition);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    const records = this.partitions[partition];
+    if (!records) return Promise.reject(LogErrors.create('LOG_INVALID_PARTITION', `No partition ${partition}`));
     let position = Math.max(0, fromOffset);
     const wait = (waitMs: number) =>
       new Promise<void>((resolve) => {
