@@ -7,7 +7,7 @@
  * Run: npx tsx bench/log-rabbitmq.ts [--seconds 3]. Writes bench/results/log-rabbitmq.json.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createEmbeddedEventLog, createRabbitMqEventLog, deleteRabbitMqEventLog } from '../src/log/index.js';
 import type { EventLog, LogEntry } from '../src/log/index.js';
@@ -219,11 +219,15 @@ async function main(): Promise<void> {
         cpus: cpus().length,
         results,
         notes:
-          `RabbitMQ 3.10.8 on the same ${cpus().length}-core machine as the benchmark (broker and client share the CPUs). ` +
-          `${PARTITIONS} partitions, ${SECONDS}s per run, events of ~${Math.round(poolBytes)} B, one AMQP message per record, ` +
-          'publisher confirms on one channel; an append resolves when every record is confirmed (on a single node: written to ' +
-          'the stream segment in the OS page cache — RabbitMQ streams do not fsync, durability comes from replication). ' +
-          'The embedded log fdatasyncs every flush, so the comparison favours neither on durability. ' +
+          `RabbitMQ 3.10.8 on the same ${cpus().length}-core machine as the benchmark (broker and client share the CPUs; ` +
+          `load average ${loadavg()
+            .map((l) => l.toFixed(1))
+            .join('/')} at the end of the run: other jobs ran too, so figures swing between runs — compare ratios). ` +
+          `${PARTITIONS} partitions, ${SECONDS}s per run, events of ~${Math.round(poolBytes)} B. Group commit: every append ` +
+          'queued when a flush starts goes out as one AMQP message per partition (cut at 1 MiB / 8192 records) on one ' +
+          'publisher-confirm channel; an append resolves when every message holding its records is confirmed (on a single ' +
+          'node: written to the stream segment in the OS page cache — RabbitMQ streams do not fsync, durability comes ' +
+          'from replication), while the embedded log fdatasyncs every flush. ' +
           lines.join(' | '),
       },
       null,

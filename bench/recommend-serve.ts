@@ -365,6 +365,7 @@ async function main(): Promise<void> {
     ...(arg('cache-ttl') ? ['--cache-ttl', arg('cache-ttl')!] : []),
     ...(arg('loop-delay') !== undefined ? ['--loop-delay', '1'] : []),
     ...(arg('profile-window') !== undefined ? ['--profile-window', arg('profile-window')!] : []),
+    ...(arg('profile-healthz') !== undefined ? ['--profile-window', arg('profile-healthz')!] : []),
   ]);
   const hello = await startChild('hello');
   try {
@@ -407,7 +408,12 @@ async function main(): Promise<void> {
     const idleBefore = cpuMsOf(engine.child);
     await new Promise((r) => setTimeout(r, 3000));
     const idleCpuPerSecondMs = (cpuMsOf(engine.child) - idleBefore) / 3;
+    if (arg('profile-healthz') !== undefined) engine.child.kill('SIGUSR2');
     const healthMax = await drive(engine.child, engine.url, ['/healthz'], connections, duration, auth);
+    if (arg('profile-healthz') !== undefined) {
+      engine.child.kill('SIGUSR2');
+      await new Promise((r) => setTimeout(r, 1000));
+    }
     const oneMax = arg('one-path') !== undefined ? await drive(engine.child, engine.url, [paths[0]!], connections, duration, auth) : undefined;
     const metricsBefore = await fetch(`${engine.url}/metrics`).then((r) => r.text());
     // `--profile-window FILE`: a CPU profile of the engine's main thread during this run only.

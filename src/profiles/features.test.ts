@@ -110,6 +110,20 @@ describe('profile features', () => {
     );
   });
 
+  it('counts a late session that lands after the dropped history as a session of its own', () => {
+    const HOUR = 60 * MIN;
+    const at = (h: number) => makeEvent({ userId: 'u1', eventTimeMs: T0 + h * HOUR, event: 'Product Viewed', properties: { category: 'c' } });
+    const state = emptyProfile();
+    // Sessions at hours 0, 10, 20, …: more than maxSessions of them, so the oldest are dropped.
+    const hours = Array.from({ length: PROFILE_LIMITS.maxSessions + 4 }, (_, i) => i * 10);
+    for (const h of hours.slice(1)) applyEvent(state, at(h), 'u:u1');
+    applyEvent(state, at(hours[4]! + 5), 'u:u1'); // between a dropped and a kept session: new
+    applyEvent(state, at(hours[1]! + 0.25), 'u:u1'); // joins a dropped session
+    applyEvent(state, at(hours[0]!), 'u:u1'); // oldest of all, arriving last
+    expect(sessionCount(state)).toBe(hours.length + 1);
+    expect(sessionCount(state)).toBe(reference([...hours.slice(1), hours[4]! + 5, hours[1]! + 0.25, hours[0]!].map(at)).sessionCount);
+  });
+
   it('stays compact: a heavy visitor is under 1 KiB as stored (msgpack, as lmdb keeps it)', () => {
     const state = emptyProfile();
     for (let i = 0; i < 5_000; i++) {

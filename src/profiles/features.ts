@@ -43,13 +43,14 @@ export function applyEvent(state: ProfileState, event: KairosEvent, profileKey: 
   const t = event.eventTimeMs;
   if (profileKey.startsWith('u:') && state.u === undefined) state.u = profileKey.slice(2);
   if (event.anonymousId) addAnonymousId(state, event.anonymousId);
+  const firstSeen = state.n === 0 ? undefined : state.f;
   state.n += 1;
   const name = eventName(event);
   state.c[name] = (state.c[name] ?? 0) + 1;
   state.f = state.n === 1 ? t : Math.min(state.f, t);
   state.l = state.n === 1 ? t : Math.max(state.l, t);
   if (event.receivedAtMs > state.up) state.up = event.receivedAtMs;
-  addToSessions(state, t, t);
+  addToSessions(state, t, t, firstSeen);
   if (event.type === 'identify' && event.traits) applyTraits(state, event.traits, t);
   if (event.type === 'track') {
     const items = itemIdsOf(event);
@@ -80,6 +81,7 @@ export function mergeProfiles(into: ProfileState, from: ProfileState): void {
   for (const [name, count] of Object.entries(from.c)) into.c[name] = (into.c[name] ?? 0) + count;
   into.up = Math.max(into.up, from.up);
   into.sc += from.sc;
+  if (from.sd !== undefined) into.sd = Math.max(into.sd ?? from.sd, from.sd);
   for (const [start, end] of from.s) addToSessions(into, start, end);
   for (const [itemId, t] of from.ri) addRecentItem(into, itemId, t);
   for (const [itemId, t] of from.pu ?? []) addTimedItem((into.pu ??= []), itemId, t, PROFILE_LIMITS.maxPurchasedItems);
@@ -120,13 +122,31 @@ function setTrait(state: ProfileState, trait: string, value: unknown, t: number)
 /**
  * Sessions are maximal runs of events with gaps ≤ sessionGapMs. Adding [start, end] merges every kept
  * interval it touches (an event can bridge two sessions). When more than maxSessions are kept, the
- * oldest is dropped and counted in `sc`; an event older than every kept interval while some were
- * dropped is assumed to belong to a dropped session (it cannot be told apart any more).
+ * oldest is dropped, counted in `sc`, and its end remembered in `sd`. An interval reaching back to
+ * within the gap of `sd` belongs to the dropped history (and joins the oldest kept session to it when
+ * it touches that too) unless it lies before everything seen (firstSeen − gap): then it is a new oldest
+ * session; one after `sd` + gap is a session of its own, wherever it arrives. The count is therefore
+ * exact for any arrival order except an event landing inside a gap of the dropped history, i.e. one
+ * arriving after events of more than maxSessions later sessions that are not all before it.
  */
-function addToSessions(state: ProfileState, start: number, end: number): void {
+function addToSessions(state: ProfileState, start: number, end: number, firstSeen?: number): void {
   const gap = PROFILE_LIMITS.sessionGapMs;
   const sessions = state.s;
-  if (state.sc > 0 && sessions.length > 0 && end < sessions[0]![0] - gap) return;
+  if (state.sc > 0 && state.sd !== undefined && start <= state.sd + gap) {
+    // Before everything seen so far, by more than the gap: a new oldest session (dropped at once).
+    if (firstSeen !== undefined && end < firstSeen - gap) {
+      state.sc += 1;
+      return;
+    }
+    const reach = Math.max(end, state.sd);
+    // Every kept session the dropped history now touches joins it (sessions are ascending).
+    while (sessions.length > 0 && sessions[0]![0] - gap <= reach) {
+      const joined = sessions.shift()!;
+      state.sd = Math.max(state.sd, joined[1], end);
+    }
+    state.sd = Math.max(state.sd, end);
+    return;
+  }
   let lo = start;
   let hi = end;
   const kept: [number, number][] = [];
@@ -147,8 +167,9 @@ function addToSessions(state: ProfileState, start: number, end: number): void {
   }
   if (!inserted) kept.push([lo, hi]);
   while (kept.length > PROFILE_LIMITS.maxSessions) {
-    kept.shift();
+    const dropped = kept.shift()!;
     state.sc += 1;
+    state.sd = Math.max(state.sd ?? dropped[1], dropped[1]);
   }
   state.s = kept;
 }

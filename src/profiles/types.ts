@@ -22,6 +22,8 @@ export interface ProfileState {
   s: [number, number][];
   /** Sessions older than the kept intervals (counted, no longer stored). */
   sc: number;
+  /** Latest end of the sessions counted in `sc` (event time, ms): where the dropped history stops. */
+  sd?: number;
   /** Recent items [itemId, event time], newest first, distinct, at most MAX_RECENT_ITEMS. */
   ri: [string, number][];
   /** Recently purchased items [itemId, event time] (Order Completed), newest first, at most MAX_PURCHASED_ITEMS. */

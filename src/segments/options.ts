@@ -81,7 +81,11 @@ export interface WebhookDispatcherOptions {
   batchSize?: number;
   /** How often idle partitions are polled for new outbox records. @default "200ms" */
   pollInterval?: Duration;
-  /** Trim outbox records every destination has settled (the dispatcher is the outbox's consumer). @default true */
+  /**
+   * Trim outbox records every destination has settled. Off by default because the outbox has other
+   * consumers (the engine's relay, live feeds): turn it on with a `trimFloor` that returns how far they
+   * have read, or trim elsewhere. @default false
+   */
   trimOutbox?: boolean;
   /** How often destinations are re-read from the metadata store. @default "5s" */
   destinationsRefresh?: Duration;
@@ -115,7 +119,7 @@ export function resolveWebhookDispatcherOptions(
     requestTimeoutMs: parseDuration(options.requestTimeout ?? '10s', 'requestTimeout'),
     batchSize: options.batchSize ?? 32,
     pollIntervalMs: parseDuration(options.pollInterval ?? '200ms', 'pollInterval'),
-    trimOutbox: options.trimOutbox ?? true,
+    trimOutbox: options.trimOutbox ?? false,
     destinationsRefreshMs: parseDuration(options.destinationsRefresh ?? '5s', 'destinationsRefresh'),
     clock: options.clock ?? systemClock,
     logger: options.logger ?? silentLogger(),

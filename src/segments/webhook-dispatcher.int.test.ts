@@ -140,6 +140,7 @@ function dispatcherFor(
       pollInterval: '20ms',
       batchSize: 8,
       maxAttempts,
+      trimOutbox: true,
     },
   });
 }
@@ -213,6 +214,41 @@ describe('webhook dispatcher (real HTTP receiver on 127.0.0.1)', () => {
     // Nothing was dead-lettered, and the outbox was trimmed behind the delivery cursors.
     expect((await destinations.deadLetters('crm')).items).toEqual([]);
     for (let p = 0; p < 4; p++) expect(await run.store.readOutbox(p, 0, 10)).toEqual([]);
+  });
+
+  it('never trims the outbox past what its other consumers have read (trimFloor)', async () => {
+    const metadata = new LmdbMetadataStore({ dir: mkdtempSync(join(tmpdir(), 'kairos-hooks-')) });
+    cleanups.push(() => metadata.close());
+    const receiver = new Receiver(() => 200);
+    await receiver.listen();
+    cleanups.push(() => receiver.close());
+    await new DestinationService({ metadata }).put('all', { url: receiver.url, secret: SECRET });
+    const run = await runCase(churnCase());
+    const before = await Promise.all([0, 1, 2, 3].map((p) => run.store.readOutbox(p, 0, 1000)));
+    const relayRead = 3;
+    const dispatcher = createWebhookDispatcher({
+      store: run.store,
+      metadata,
+      partitionCount: 4,
+      options: { pollInterval: '20ms', trimOutbox: true },
+      trimFloor: () => Promise.resolve(relayRead),
+    });
+    await dispatcher.start();
+    cleanups.push(() => dispatcher.stop());
+    await until(() => receiver.accepted().size >= run.changes.length);
+    const trimmed = async () => {
+      for (let p = 0; p < 4; p++) {
+        const left = await run.store.readOutbox(p, 0, 1000);
+        if (left.length !== before[p]!.filter((r) => r.seq > relayRead).length) return false;
+      }
+      return true;
+    };
+    await until(trimmed);
+    await dispatcher.stop();
+    for (let p = 0; p < 4; p++) {
+      const left = await run.store.readOutbox(p, 0, 1000);
+      expect(left.map((r) => r.seq)).toEqual(before[p]!.filter((r) => r.seq > relayRead).map((r) => r.seq));
+    }
   });
 
   it('dead-letters a change after the retry budget, keeps it inspectable, and replays it', async () => {

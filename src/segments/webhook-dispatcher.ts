@@ -25,6 +25,11 @@ export interface WebhookDispatcherDeps {
   /** Signature timestamps and dead-letter times (overrides `options.clock`). @default systemClock */
   readonly clock?: Clock;
   readonly options?: WebhookDispatcherOptions;
+  /**
+   * With `options.trimOutbox`: the outbox seq up to which the partition's other consumers have read;
+   * trimming never goes past it. @default no other consumer
+   */
+  readonly trimFloor?: (partition: number) => Promise<number>;
   /** @default globalThis.fetch */
   readonly fetch?: FetchFunction;
 }
@@ -87,7 +92,8 @@ export function toPayload(change: MembershipChange): WebhookPayload {
  * - Retries: exponential backoff with full jitter (`random(0, min(max, base·2^(n-1)))`), a per-request
  *   timeout, then a dead letter (`webhook-dead-letters/<destination>/…`), inspectable and replayable.
  * - Signed: `Kairos-Signature: t=<unix s>,v1=<HMAC-SHA256(secret, "<t>.<body>")>`.
- * - The outbox is trimmed up to the slowest lane; with no destination, records are trimmed unread.
+ * - With `trimOutbox`, the outbox is trimmed up to the slowest lane (and `trimFloor`: the other
+ *   consumers); with no destination, records are skipped (and trimmed) unread.
  */
 export function createWebhookDispatcher(deps: WebhookDispatcherDeps): WebhookDispatcher {
   return new Dispatcher(deps);
@@ -263,7 +269,10 @@ class Dispatcher implements WebhookDispatcher {
       this.heads[partition] = head;
       await this.deps.metadata.put(WEBHOOK_CURSORS_COLLECTION, headId(partition), { seq: head });
     }
-    if (this.opts.trimOutbox && floor > 0) await this.deps.store.trimOutbox(partition, floor);
+    if (this.opts.trimOutbox && floor > 0) {
+      if (this.deps.trimFloor) floor = Math.min(floor, await this.deps.trimFloor(partition));
+      if (floor > 0) await this.deps.store.trimOutbox(partition, floor);
+    }
   }
 
   private async laneLoop(lane: Lane): Promise<void> {

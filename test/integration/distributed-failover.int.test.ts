@@ -51,7 +51,7 @@ describe('distributed mode: a worker killed mid-replay', () => {
       const collector = new RoleProcess('collector', await freePort(), dep.env());
       processes.push(collector);
       await collector.start();
-      const workers = await Promise.all([0, 1, 2].map(async (i) => new RoleProcess('worker', await freePort(), dep.env({ KAIROS_MEMBER_ID: `w${i}-${process.pid}` }))));
+      const workers = await Promise.all([0, 1, 2].map(async (i) => new RoleProcess('worker', await freePort(), dep.env({ KAIROS_MEMBER_ID: `w${i}-${process.pid}`, KAIROS_LOG_LEVEL: 'info' }))));
       const api = new RoleProcess('api', await freePort(), dep.env());
       processes.push(...workers, api);
       await Promise.all([...workers.map((w) => w.start()), api.start()]);
@@ -92,6 +92,7 @@ describe('distributed mode: a worker killed mid-replay', () => {
       expect(victimPartitions.length).toBeGreaterThan(0);
       await victim.kill9();
       const killedAt = performance.now();
+      const killedAtWallMs = Date.now();
       // Read after the process is gone: from here on only a survivor can move these checkpoints.
       const offsetAtKill = new Map(await Promise.all(victimPartitions.map(async (p) => [p, (await state!.checkpoint(p))?.offset ?? 0] as const)));
       console.log(`killed ${victim.role} pid ${victim.pid} owning ${JSON.stringify(victimPartitions)} at ${reference.acknowledged.size} acknowledged`);
@@ -111,11 +112,24 @@ describe('distributed mode: a worker killed mid-replay', () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       const takeover = Object.fromEntries(victimPartitions.map((p) => [p, { ownedMs: Math.round(ownedAfterMs.get(p) ?? NaN), progressingMs: Math.round(progressAfterMs.get(p) ?? NaN) }]));
-      console.log(`takeover after kill -9: ${JSON.stringify(takeover)}`);
+      // Where the time went, from the survivors' own logs: noticing the death, then starting the tasks.
+      const timeline = survivors.flatMap((w) =>
+        w.log
+          .split('\n')
+          .filter((l) => l.startsWith('{'))
+          .map((l) => JSON.parse(l) as { time: number; msg: string; gone?: string[]; added?: number[] })
+          .filter((e) => e.time >= killedAtWallMs && (e.msg === 'membership changed' || e.msg === 'partition ownership changed'))
+          .map((e) => `${e.time - killedAtWallMs} ms ${e.msg} ${JSON.stringify(e.gone ?? e.added)}`),
+      );
+      console.log(`takeover after kill -9: ${JSON.stringify(takeover)}\n${timeline.join('\n')}`);
       expect(progressAfterMs.size).toBe(victimPartitions.length);
       expect(Math.max(...progressAfterMs.values())).toBeLessThanOrEqual(TAKEOVER_LIMIT_MS);
 
       const summary = await replay;
+      for (const w of workers) {
+        const notable = w.log.split('\n').filter((l) => /refused|taken over|paused|did not release/.test(l));
+        if (notable.length > 0) console.log(`${w.role} ${w.pid}:\n${notable.slice(-10).join('\n')}`);
+      }
       expect(summary.failedBatches).toBe(0);
       expect(sent).toBeGreaterThanOrEqual(MIN_EVENTS);
       expect(reference.acknowledged.size).toBe(sent);

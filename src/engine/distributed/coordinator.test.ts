@@ -46,7 +46,7 @@ afterEach(async () => {
 });
 
 /** A worker as the worker role builds it, with its own StateStore client; nothing runs on timers but the tasks. */
-function worker(id: string): Worker {
+function worker(id: string, grace = 0): Worker {
   const fenced: number[] = [];
   const group = new TaskGroup({
     partitions: [],
@@ -62,7 +62,13 @@ function worker(id: string): Worker {
     },
   });
   const coordinator: PartitionCoordinator = new PartitionCoordinator({
-    membership: new Membership({ metadata, memberId: id, clock, ttlMs: TTL, info: { host: 'test', pid: 1, startedAtMs: clock.now() } }),
+    membership: new Membership({
+      metadata,
+      memberId: id,
+      clock,
+      ttlMs: TTL,
+      info: { host: 'test', pid: 1, startedAtMs: clock.now() },
+    }),
     runner: group,
     partitionCount: P,
     clock,
@@ -70,6 +76,7 @@ function worker(id: string): Worker {
     heartbeatMs: BEAT,
     ttlMs: TTL,
     handoffTimeoutMs: HANDOFF,
+    startupGraceMs: grace,
   });
   const w = { id, group, coordinator, fenced };
   workers.push(w);
@@ -177,7 +184,12 @@ describe('partition ownership (leases with fencing)', () => {
     // A resumes: the gap since its last round exceeds the ttl, so it drops what it ran …
     const resumed = await a.coordinator.reconcile();
     expect(a.group.partitions).toEqual([]);
-    expect(a.coordinator.events.filter((e) => e.kind === 'dropped').map((e) => e.partition).sort()).toEqual(aShare);
+    expect(
+      a.coordinator.events
+        .filter((e) => e.kind === 'dropped')
+        .map((e) => e.partition)
+        .sort(),
+    ).toEqual(aShare);
     // … and waits for B (alive, claiming them) instead of fencing it.
     expect(resumed.added).toEqual([]);
     expect(sorted(resumed.waiting)).toEqual(aShare);
@@ -207,6 +219,22 @@ describe('partition ownership (leases with fencing)', () => {
     expect(sorted((await b.coordinator.reconcile()).added)).toEqual(bShare);
   });
 
+  it('workers started together wait a grace period, then split the partitions without fencing each other', async () => {
+    const ws = ['a', 'b', 'c'].map((id) => worker(id, 2 * BEAT));
+    const first = await Promise.all(
+      ws.map(async (w) => {
+        await w.coordinator.heartbeat();
+        return w.coordinator.reconcile();
+      }),
+    );
+    for (const result of first) expect(result.added).toEqual([]);
+    await pass(3 * BEAT, ...ws);
+    expectPartitioned(...ws);
+    const expected = assignPartitions(['a', 'b', 'c'], P);
+    for (const w of ws) expect(sorted(w.group.partitions)).toEqual(expected.get(w.id));
+    expect(ws.flatMap((w) => w.fenced)).toEqual([]);
+  });
+
   it('after losing a partition to fencing it waits a heartbeat before acquiring it again', async () => {
     const a = worker('a');
     await round(a);
@@ -231,10 +259,24 @@ describe('partition ownership (leases with fencing)', () => {
 });
 
 describe('membership liveness', () => {
-  const doc = (id: string, beat: number, updatedAtMs: number): MemberDoc => ({ id, beat, owned: [], startedAtMs: 0, updatedAtMs, host: 'h', pid: 1 });
+  const doc = (id: string, beat: number, updatedAtMs: number): MemberDoc => ({
+    id,
+    beat,
+    owned: [],
+    startedAtMs: 0,
+    updatedAtMs,
+    host: 'h',
+    pid: 1,
+  });
 
   it('judges liveness by beats seen to change on the observer’s clock, not by the writer’s timestamps', async () => {
-    const observer = new Membership({ metadata, memberId: 'me', clock, ttlMs: TTL, info: { host: 'h', pid: 1, startedAtMs: 0 } });
+    const observer = new Membership({
+      metadata,
+      memberId: 'me',
+      clock,
+      ttlMs: TTL,
+      info: { host: 'h', pid: 1, startedAtMs: 0 },
+    });
     // A writer whose clock runs an hour ahead: its timestamps say nothing about its liveness.
     await metadata.put(MEMBERS_COLLECTION, 'skewed', doc('skewed', 1, clock.now() + 3_600_000));
     expect((await observer.view()).live.map((m) => m.id)).toEqual(['me', 'skewed']);
@@ -250,15 +292,34 @@ describe('membership liveness', () => {
   it('a doc written long ago is dead at first sight; a recent one is alive for a ttl', async () => {
     await metadata.put(MEMBERS_COLLECTION, 'ancient', doc('ancient', 7, clock.now() - 3_600_000));
     await metadata.put(MEMBERS_COLLECTION, 'recent', doc('recent', 7, clock.now() - 1_000));
-    const observer = new Membership({ metadata, memberId: 'me', clock, ttlMs: TTL, info: { host: 'h', pid: 1, startedAtMs: 0 } });
+    const observer = new Membership({
+      metadata,
+      memberId: 'me',
+      clock,
+      ttlMs: TTL,
+      info: { host: 'h', pid: 1, startedAtMs: 0 },
+    });
     const view = await observer.view();
     expect(view.live.map((m) => m.id)).toEqual(['me', 'recent']);
     expect(view.dead.map((m) => m.id)).toEqual(['ancient']);
   });
 
   it('forgets the docs of members dead for long (housekeeping), and a returning member rejoins', async () => {
-    const observer = new Membership({ metadata, memberId: 'me', clock, ttlMs: TTL, forgetAfterMs: 10 * TTL, info: { host: 'h', pid: 1, startedAtMs: 0 } });
-    const other = new Membership({ metadata, memberId: 'other', clock, ttlMs: TTL, info: { host: 'h', pid: 2, startedAtMs: 0 } });
+    const observer = new Membership({
+      metadata,
+      memberId: 'me',
+      clock,
+      ttlMs: TTL,
+      forgetAfterMs: 10 * TTL,
+      info: { host: 'h', pid: 1, startedAtMs: 0 },
+    });
+    const other = new Membership({
+      metadata,
+      memberId: 'other',
+      clock,
+      ttlMs: TTL,
+      info: { host: 'h', pid: 2, startedAtMs: 0 },
+    });
     await other.heartbeat([1]);
     await observer.view();
     clock.advance(10 * TTL + 1);

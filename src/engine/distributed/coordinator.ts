@@ -26,6 +26,11 @@ export interface CoordinatorOptions {
   readonly handoffTimeoutMs: number;
   /** After losing a partition to fencing, wait this long before acquiring it again. @default heartbeatMs */
   readonly fencedBackoffMs?: number;
+  /**
+   * Acquire nothing during this long after the first round: workers started together first see each
+   * other, instead of each seeing itself alone, taking everything and fencing the others. @default 2 × heartbeatMs
+   */
+  readonly startupGraceMs?: number;
 }
 
 /** What one reconciliation did (for logs, metrics and tests). */
@@ -63,6 +68,7 @@ export class PartitionCoordinator {
   private pausedForMs = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private lastView: MembershipView | undefined;
+  private firstRoundAtMs: number | undefined;
   private assigned: number[] = [];
   private readonly history: OwnershipEvent[] = [];
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -176,7 +182,14 @@ export class PartitionCoordinator {
     const mineSet = new Set(mine);
 
     const toRemove = runner.partitions.filter((p) => !mineSet.has(p) && !this.adding.has(p));
-    const removed = await this.removeAll(toRemove, 'released');
+    // Releases and acquisitions run side by side: a dead worker's partitions are not held up by a
+    // survivor finishing a step of a partition it hands over. A release is announced at once.
+    const removing = this.removeAll(toRemove, 'released').then(async (done) => {
+      if (done.length > 0) await this.heartbeat();
+      return done;
+    });
+    this.firstRoundAtMs ??= now;
+    const settling = now - this.firstRoundAtMs < (this.options.startupGraceMs ?? 2 * this.options.heartbeatMs);
 
     const claims = new Map<number, MemberDoc>();
     for (const member of view.live) {
@@ -189,6 +202,11 @@ export class PartitionCoordinator {
     for (const p of mine) {
       if (running.has(p) || this.adding.has(p) || this.releasing.has(p)) {
         this.waitingSince.delete(p);
+        continue;
+      }
+      if (settling) {
+        // Just started: workers started together would each see only themselves and grab everything.
+        waiting.push(p);
         continue;
       }
       const fencedAt = this.fencedAt.get(p);
@@ -231,12 +249,13 @@ export class PartitionCoordinator {
         }
       }),
     );
+    const removed = await removing;
     added.sort((a, b) => a - b);
     if (added.length > 0 || removed.length > 0) {
       logger.info({ added, removed, owned: this.owned, live }, 'partition ownership changed');
-      // Claims must follow ownership at once: a joining worker waits for what it sees claimed.
-      await this.heartbeat();
     }
+    // Claims must follow ownership at once: a joining worker waits for what it sees claimed.
+    if (added.length > 0) await this.heartbeat();
     return { live, assigned: mine, added, removed, waiting, failed };
   }
 

@@ -24,6 +24,8 @@ import type { EngineContext } from '../extension.js';
 import { OutboxRelay } from '../outbox-relay.js';
 import { createPipeline, type PipelineConfig } from '../pipeline.js';
 import { PartitionCoordinator } from './coordinator.js';
+import { withOwnershipLog } from './fencing-log.js';
+import { ReadGate, gatedLog } from './read-gate.js';
 import { DistributedProfileReader, MetadataIdentityResolver } from './identity.js';
 import { MEMBERS_COLLECTION, Membership, type MemberDoc } from './membership.js';
 import { resolveDistributedOptions, ROLES, type DistributedOptions, type ResolvedDistributedOptions, type Role } from './options.js';
@@ -69,6 +71,9 @@ interface Part {
 
 /** The collector's log settings: answer 503 within seconds of a broker outage rather than hold requests. */
 const COLLECTOR_LOG_DEFAULTS = { connectTimeoutMs: 3_000, publishTimeoutMs: 5_000 };
+
+/** Longest a takeover holds the running tasks' reads (it normally takes well under a second). */
+const TAKEOVER_MAX_HOLD_MS = 3_000;
 
 /**
  * Runs one or more roles of the distributed topology in this process (docs/distributed.md), over
@@ -220,13 +225,14 @@ async function workerPart(shared: Shared, logger: Logger): Promise<Part & { memb
   const state = await shared.state();
   const log = await shared.log();
   const streamMetrics = createStreamMetrics(metrics);
-  const streamOptions = resolveStreamOptions({ ...options.stream, clock: options.clock, logger: logger.child({ component: 'stream' }) });
+  const streamOptions = resolveStreamOptions({ maxBatchRecords: 500, ...options.stream, clock: options.clock, logger: logger.child({ component: 'stream' }) });
   let pipelineConfig: PipelineConfig = await options.loadPipeline();
   let coordinator: PartitionCoordinator | undefined;
+  const gate = new ReadGate();
   const group = new TaskGroup({
     partitions: [],
-    log,
-    store: state,
+    log: gatedLog(log, gate),
+    store: withOwnershipLog(state, options.memberId, logger.child({ component: 'ownership' })),
     options: streamOptions,
     owner: options.memberId,
     pipeline: createPipeline(pipelineConfig),
@@ -258,7 +264,21 @@ async function workerPart(shared: Shared, logger: Logger): Promise<Part & { memb
         ttlMs: options.memberTtlMs,
         info: { host: hostname(), pid: process.pid, startedAtMs, ...(url !== undefined ? { url } : {}) },
       }),
-      runner: group,
+      runner: {
+        // Taking partitions over goes first: the running tasks' reads wait meanwhile (see ReadGate).
+        add: async (partition) => {
+          const release = gate.hold(TAKEOVER_MAX_HOLD_MS);
+          try {
+            await group.add(partition);
+          } finally {
+            release();
+          }
+        },
+        remove: (partition) => group.remove(partition),
+        get partitions() {
+          return group.partitions;
+        },
+      },
       partitionCount: log.partitionCount,
       clock: options.clock,
       logger: logger.child({ component: 'ownership' }),

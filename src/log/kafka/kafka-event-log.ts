@@ -203,87 +203,100 @@ class KafkaEventLogImpl implements KafkaEventLog {
     });
   }
 
-  /**
-   * Group commit: every queued append goes out in call order, in produce requests of at most
-   * `maxBatchBytes` per partition, one request at a time (so a partition's order is the call order).
-   */
+  /** Group commit: every append queued when a flush starts goes out together (see `produce`). */
   private async flush(): Promise<void> {
     try {
       while (this.queued.length > 0) {
         const appends = this.queued;
         this.queued = [];
-        // Cut into requests; each record remembers its append and index to receive its position.
-        const requests: { messages: Message[]; records: [QueuedAppend, number][] }[] = [];
-        let current: (typeof requests)[number] = { messages: [], records: [] };
-        const bytesInRequest = new Map<number, number>();
-        for (const a of appends) {
-          for (let i = 0; i < a.entries.length; i++) {
-            const entry = a.entries[i]!;
-            const partition = a.partitions[i]!;
-            const size = Buffer.byteLength(entry.key) + entry.value.byteLength + 64;
-            const used = bytesInRequest.get(partition) ?? 0;
-            if (current.messages.length > 0 && used > 0 && used + size > this.opts.maxBatchBytes) {
-              requests.push(current);
-              current = { messages: [], records: [] };
-              bytesInRequest.clear();
-            }
-            bytesInRequest.set(partition, (bytesInRequest.get(partition) ?? 0) + size);
-            const ts = entry.timestampMs;
-            current.messages.push({
-              partition,
-              key: entry.key,
-              value: Buffer.from(entry.value.buffer, entry.value.byteOffset, entry.value.byteLength),
-              timestamp: String(Number.isFinite(ts) && ts >= 0 ? Math.floor(ts) : Date.now()),
-              headers: { [TIMESTAMP_HEADER]: String(ts) },
-            });
-            current.records.push([a, i]);
-          }
-        }
-        if (current.messages.length > 0) requests.push(current);
-        for (const request of requests) {
-          const holders = new Set(request.records.map(([a]) => a));
-          for (const a of holders) a.remaining++;
-        }
-        let failure: unknown;
-        for (const request of requests) {
-          const holders = new Set(request.records.map(([a]) => a));
-          if (failure === undefined) {
-            try {
-              const metadata = await this.producer!.send({
-                topic: this.topic,
-                messages: request.messages,
-                acks: -1,
-                timeout: this.opts.publishTimeoutMs,
-              });
-              // A partition's messages of one request are one batch: consecutive offsets from its base.
-              const next = new Map<number, number>();
-              for (const m of metadata) {
-                const base = Number(m.baseOffset ?? m.offset);
-                if (m.errorCode !== 0 || !Number.isSafeInteger(base))
-                  throw new Error(`produce to partition ${m.partition} failed (error code ${m.errorCode})`);
-                next.set(m.partition, base);
-              }
-              request.records.forEach(([a, i]) => {
-                const partition = a.partitions[i]!;
-                const offset = next.get(partition);
-                if (offset === undefined) throw new Error(`no acknowledgement for partition ${partition}`);
-                next.set(partition, offset + 1);
-                a.positions[i] = { partition, offset };
-              });
-            } catch (err) {
-              failure = err;
-              this.opts.logger.warn({ err: (err as Error).message }, 'kafka log: produce failed');
-            }
-          }
-          // After a failed request the rest of the flush is not sent: later records must not overtake it.
-          for (const a of holders) {
-            if (failure !== undefined) a.failure ??= failure;
-            if (--a.remaining === 0) this.settle(a);
+        try {
+          await this.produce(appends);
+        } catch (err) {
+          this.opts.logger.error({ err: (err as Error).message }, 'kafka log: flush failed');
+          for (const a of appends) {
+            a.failure ??= err;
+            this.settle(a);
           }
         }
       }
     } finally {
       this.flushing = undefined;
+    }
+  }
+
+  /**
+   * Group commit: every queued append goes out in call order, in produce requests of at most
+   * `maxBatchBytes` per partition, one request at a time (so a partition's order is the call order).
+   */
+  private async produce(appends: QueuedAppend[]): Promise<void> {
+    // Cut into requests; each record remembers its append and index to receive its position.
+    const requests: { messages: Message[]; records: [QueuedAppend, number][] }[] = [];
+    let current: (typeof requests)[number] = { messages: [], records: [] };
+    const bytesInRequest = new Map<number, number>();
+    for (const a of appends) {
+      for (let i = 0; i < a.entries.length; i++) {
+        const entry = a.entries[i]!;
+        const partition = a.partitions[i]!;
+        const size = Buffer.byteLength(entry.key) + entry.value.byteLength + 64;
+        const used = bytesInRequest.get(partition) ?? 0;
+        if (current.messages.length > 0 && used > 0 && used + size > this.opts.maxBatchBytes) {
+          requests.push(current);
+          current = { messages: [], records: [] };
+          bytesInRequest.clear();
+        }
+        bytesInRequest.set(partition, (bytesInRequest.get(partition) ?? 0) + size);
+        const ts = entry.timestampMs;
+        current.messages.push({
+          partition,
+          key: entry.key,
+          value: Buffer.from(entry.value.buffer, entry.value.byteOffset, entry.value.byteLength),
+          timestamp: String(Number.isFinite(ts) && ts >= 0 ? Math.floor(ts) : Date.now()),
+          headers: { [TIMESTAMP_HEADER]: String(ts) },
+        });
+        current.records.push([a, i]);
+      }
+    }
+    if (current.messages.length > 0) requests.push(current);
+    for (const request of requests) {
+      const holders = new Set(request.records.map(([a]) => a));
+      for (const a of holders) a.remaining++;
+    }
+    let failure: unknown;
+    for (const request of requests) {
+      const holders = new Set(request.records.map(([a]) => a));
+      if (failure === undefined) {
+        try {
+          const metadata = await this.producer!.send({
+            topic: this.topic,
+            messages: request.messages,
+            acks: -1,
+            timeout: this.opts.publishTimeoutMs,
+          });
+          // A partition's messages of one request are one batch: consecutive offsets from its base.
+          const next = new Map<number, number>();
+          for (const m of metadata) {
+            const base = Number(m.baseOffset ?? m.offset);
+            if (m.errorCode !== 0 || !Number.isSafeInteger(base))
+              throw new Error(`produce to partition ${m.partition} failed (error code ${m.errorCode})`);
+            next.set(m.partition, base);
+          }
+          request.records.forEach(([a, i]) => {
+            const partition = a.partitions[i]!;
+            const offset = next.get(partition);
+            if (offset === undefined) throw new Error(`no acknowledgement for partition ${partition}`);
+            next.set(partition, offset + 1);
+            a.positions[i] = { partition, offset };
+          });
+        } catch (err) {
+          failure = err;
+          this.opts.logger.warn({ err: (err as Error).message }, 'kafka log: produce failed');
+        }
+      }
+      // After a failed request the rest of the flush is not sent: later records must not overtake it.
+      for (const a of holders) {
+        if (failure !== undefined) a.failure ??= failure;
+        if (--a.remaining === 0) this.settle(a);
+      }
     }
   }
 

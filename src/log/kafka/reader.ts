@@ -56,9 +56,11 @@ export class KafkaLogReader implements LogReader {
     this.consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topics: [this.opts.topic], fromBeginning: true });
+    // Offsets are resolved in memory after each batch (that is what moves the fetch position); with
+    // autoCommit off nothing is ever committed to the group.
     await consumer.run({
       autoCommit: false,
-      eachBatchAutoResolve: false,
+      eachBatchAutoResolve: true,
       eachBatch: (payload) => this.onBatch(payload),
     });
     const others = Array.from({ length: this.opts.partitionCount }, (_, p) => p).filter((p) => p !== this.partition);

@@ -489,7 +489,14 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
       while (this.queued.length > 0) {
         const appends = this.queued;
         this.queued = [];
-        await this.publishAll(appends);
+        try {
+          await this.publishAll(appends);
+        } catch (err) {
+          // A bug, not an outage: fail this flush's appends (their offsets may be half assigned: resync).
+          this.opts.logger.error({ err: (err as Error).message }, 'rabbitmq log: flush failed');
+          if (this.publisher) this.failPublisher(this.publisher, 'flush failed');
+          for (const a of appends) this.fail(a, err);
+        }
       }
     } finally {
       this.flushing = undefined;

@@ -1,6 +1,8 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { HoldoutMetrics, RecommendSource } from './types.js';
 
+const SOURCES: readonly RecommendSource[] = ['personal', 'popular', 'empty'];
+
 /** Prometheus series of live serving (`kairos_recommend_*`). Label children are cached: the request path does no label hashing. */
 export class RecommendMetrics {
   private readonly requests: Counter<'placement' | 'source'>;
@@ -17,14 +19,51 @@ export class RecommendMetrics {
   private readonly records: Counter;
   private readonly interactions: Gauge;
   private readonly holdout: Gauge<'metric'>;
-  private readonly children = new Map<string, { inc(value?: number): void }>();
-  private readonly byPlacement = new Map<string, Record<RecommendSource | 'served', { inc(value?: number): void }>>();
+  private readonly hot = { byPlacement: new Map<string, Record<RecommendSource | 'served', number>>(), hits: 0, misses: 0 };
 
   constructor(registry: Registry) {
     const registers = [registry];
-    this.requests = new Counter({ name: 'kairos_recommend_requests_total', help: 'Recommendation responses (impressions) by placement and where the list came from', labelNames: ['placement', 'source'], registers });
-    this.served = new Counter({ name: 'kairos_recommend_items_served_total', help: 'Items shown in recommendation responses', labelNames: ['placement'], registers });
-    this.cacheLookups = new Counter({ name: 'kairos_recommend_cache_total', help: 'Recommendation cache lookups', labelNames: ['result'], registers });
+    // Request-path counts are plain numbers folded into the Prometheus series at scrape time:
+    // prom-client hashes and validates labels on every inc(), even through labels() children.
+    const hot = this.hot;
+    this.requests = new Counter({
+      name: 'kairos_recommend_requests_total',
+      help: 'Recommendation responses (impressions) by placement and where the list came from',
+      labelNames: ['placement', 'source'],
+      registers,
+      collect() {
+        for (const [placement, counts] of hot.byPlacement) {
+          for (const source of SOURCES) {
+            if (counts[source] > 0) this.inc({ placement, source }, counts[source]);
+            counts[source] = 0;
+          }
+        }
+      },
+    });
+    this.served = new Counter({
+      name: 'kairos_recommend_items_served_total',
+      help: 'Items shown in recommendation responses',
+      labelNames: ['placement'],
+      registers,
+      collect() {
+        for (const [placement, counts] of hot.byPlacement) {
+          if (counts.served > 0) this.inc({ placement }, counts.served);
+          counts.served = 0;
+        }
+      },
+    });
+    this.cacheLookups = new Counter({
+      name: 'kairos_recommend_cache_total',
+      help: 'Recommendation cache lookups',
+      labelNames: ['result'],
+      registers,
+      collect() {
+        this.inc({ result: 'hit' }, hot.hits);
+        this.inc({ result: 'miss' }, hot.misses);
+        hot.hits = 0;
+        hot.misses = 0;
+      },
+    });
     this.clicks = new Counter({ name: 'kairos_recommend_clicks_attributed_total', help: 'Product Clicked events attributed to a served recommendation', labelNames: ['placement'], registers });
     this.orders = new Counter({ name: 'kairos_recommend_orders_attributed_total', help: 'Order Completed events attributed to a served recommendation', labelNames: ['placement'], registers });
     this.revenue = new Counter({ name: 'kairos_recommend_revenue_attributed_total', help: 'Revenue of attributed orders', labelNames: ['placement'], registers });
@@ -39,22 +78,15 @@ export class RecommendMetrics {
   }
 
   request(placement: string, source: RecommendSource, items: number): void {
-    let children = this.byPlacement.get(placement);
-    if (!children) {
-      children = {
-        personal: this.requests.labels(placement, 'personal'),
-        popular: this.requests.labels(placement, 'popular'),
-        empty: this.requests.labels(placement, 'empty'),
-        served: this.served.labels(placement),
-      };
-      this.byPlacement.set(placement, children);
-    }
-    children[source].inc();
-    if (items > 0) children.served.inc(items);
+    let counts = this.hot.byPlacement.get(placement);
+    if (!counts) this.hot.byPlacement.set(placement, (counts = { personal: 0, popular: 0, empty: 0, served: 0 }));
+    counts[source]++;
+    counts.served += items;
   }
 
   cache(hit: boolean): void {
-    this.child(hit ? 'c|hit' : 'c|miss', () => this.cacheLookups.labels(hit ? 'hit' : 'miss')).inc();
+    if (hit) this.hot.hits++;
+    else this.hot.misses++;
   }
 
   click(placement: string): void {
@@ -92,11 +124,5 @@ export class RecommendMetrics {
 
   setVersion(version: number): void {
     this.version.set(version);
-  }
-
-  private child(key: string, make: () => { inc(value?: number): void }): { inc(value?: number): void } {
-    let c = this.children.get(key);
-    if (!c) this.children.set(key, (c = make()));
-    return c;
   }
 }
