@@ -25,6 +25,7 @@ import { resolveEngineOptions, type EngineOptions } from './options.js';
 import type { EngineContext } from './extension.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createPipeline, type PipelineConfig } from './pipeline.js';
+import { startSegments, type SegmentsWiring } from './segments.js';
 import { StreamPool } from './stream-pool.js';
 
 export interface RunningEngine {
@@ -44,6 +45,9 @@ export interface RunningEngine {
 /** Stream side of the engine: worker threads, or (streamWorkers = 0) tasks on the main thread. */
 interface StreamRunner {
   setPipeline(config: PipelineConfig): void;
+  /** Stops every task (their handles released) until resume(): a segment backfill's switch. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   positions(): { partition: number; offset: number; watermarkMs: number }[];
   stop(): Promise<void>;
 }
@@ -122,8 +126,10 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
       }
     };
 
+    let segments: SegmentsWiring | undefined;
     const profiles = new ProfileReader({
       store: state,
+      segmentsOf: (keyState) => segments?.segmentsOf(keyState) ?? [],
       resolveKey: (key) => {
         const { kind, id } = parseProfileKey(key);
         return collector.resolveProfileKey(kind === 'user' ? { userId: id } : { anonymousId: id }) ?? key;
@@ -151,22 +157,57 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     }
 
     const streamOptions = resolveStreamOptions({ ...options.stream, clock, logger: logger.child({ component: 'stream' }) });
-    const pipeline: PipelineConfig = { version: 1 };
-    let stream: StreamRunner;
+    // Segments: definitions in the metadata store become the stream's pipeline; a backfill pauses it.
+    let stream: StreamRunner | undefined;
+    segments = await startSegments({
+      dataDir,
+      log,
+      state,
+      metadata,
+      partitionCount: log.partitionCount,
+      clock,
+      logger: logger.child({ component: 'segments' }),
+      stream: streamOptions,
+      pauser: {
+        pause: async () => stream?.pause(),
+        resume: async () => stream?.resume(),
+      },
+      ...options.segments,
+    });
+    closers.push(() => segments!.stop());
+    commitListeners.push((report) => segments!.onCommit(report));
+    let pipeline: PipelineConfig = segments.pipeline();
+    segments.onPipeline((config) => {
+      pipeline = config;
+      stream?.setPipeline(config);
+    });
     if (options.streamWorkers === 0) {
-      const group = new TaskGroup({
-        partitions: Array.from({ length: log.partitionCount }, (_, p) => p),
-        log,
-        store: state,
-        options: streamOptions,
-        owner: `embedded-main-${process.pid}`,
-        pipeline: createPipeline(pipeline),
-        onCommit,
-      });
+      const newGroup = () =>
+        new TaskGroup({
+          partitions: Array.from({ length: log.partitionCount }, (_, p) => p),
+          log,
+          store: state,
+          options: streamOptions,
+          owner: `embedded-main-${process.pid}`,
+          pipeline: createPipeline(pipeline),
+          onCommit,
+        });
+      let group = newGroup();
       await group.start();
+      let paused = false;
       stream = {
         setPipeline: (config) => group.setPipeline(createPipeline(config)),
         positions: () => group.positions(),
+        pause: async () => {
+          paused = true;
+          await group.stop();
+        },
+        resume: async () => {
+          if (!paused) return;
+          paused = false;
+          group = newGroup();
+          await group.start();
+        },
         stop: () => group.stop(),
       };
     } else {
@@ -184,18 +225,30 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
         onCommit,
       });
       await pool.start();
+      let paused = false;
       stream = {
         setPipeline: (config) => pool.setPipeline(config),
         positions: () => [...pool.partitionPositions()].map(([partition, p]) => ({ partition, ...p })),
+        pause: async () => {
+          paused = true;
+          await pool.stop();
+        },
+        resume: async () => {
+          if (!paused) return;
+          paused = false;
+          pool.setPipeline(pipeline);
+          await pool.start();
+        },
         stop: () => pool.stop(),
       };
     }
-    closers.push(() => stream.stop());
+    const running = stream;
+    closers.push(() => running.stop());
 
     let ready = false;
     /** Per partition: durable log end, stream position (next offset) and watermark — lag = end − offset. */
     const readiness = () => {
-      const positions = new Map(stream.positions().map((p) => [p.partition, p]));
+      const positions = new Map(running.positions().map((p) => [p.partition, p]));
       const stats = log.stats();
       return stats.partitions.map((part) => {
         const position = positions.get(part.partition);
@@ -217,6 +270,7 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
       schemaRoutes({ collector }),
       deadLetterRoutes({ collector }),
       profileRoutes({ profiles, hub }),
+      ...segments.routes,
       ...extensionRoutes,
       staticRoutes({ sdkDir: fileURLToPath(new URL('../../dist/sdk', import.meta.url)) }),
       webRoutes({}),

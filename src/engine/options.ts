@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { CoreErrors, systemClock, type Clock, type Logger } from '../core/index.js';
+import type { FetchFunction, SegmentDefinition, SegmentsOperatorOptions, WebhookDispatcherOptions } from '../segments/index.js';
 import type { StreamOptions } from '../stream/index.js';
 import type { EngineExtension } from './extension.js';
 
@@ -31,8 +32,20 @@ export interface EngineOptions {
   log?: Record<string, unknown>;
   /** Extra capabilities wired into this engine (see EngineExtension); the built-in ones come first. */
   extensions?: readonly EngineExtension[];
+  /** Segments: operator limits, webhook dispatcher options (retries, backoff), a fetch for tests. */
+  segments?: EngineSegmentsOptions;
   clock?: Clock;
   logger?: Logger;
+}
+
+export interface EngineSegmentsOptions {
+  readonly operator?: SegmentsOperatorOptions;
+  readonly webhooks?: WebhookDispatcherOptions;
+  readonly fetch?: FetchFunction;
+  /** Runs the webhook dispatcher in this process. @default true */
+  readonly dispatch?: boolean;
+  /** Segments installed on the first start of a data directory (`kairos start`: DESIGN.md §6's three). */
+  readonly seed?: readonly SegmentDefinition[];
 }
 
 export interface ResolvedEngineOptions {
@@ -48,6 +61,7 @@ export interface ResolvedEngineOptions {
   readonly collector: Record<string, unknown>;
   readonly log: Record<string, unknown>;
   readonly extensions: readonly EngineExtension[];
+  readonly segments: EngineSegmentsOptions;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
 }
@@ -66,6 +80,7 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
     collector: options.collector ?? {},
     log: options.log ?? {},
     extensions: options.extensions ?? [],
+    segments: options.segments ?? {},
     clock: options.clock ?? systemClock,
     logger: options.logger,
   };

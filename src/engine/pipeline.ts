@@ -1,4 +1,5 @@
 import { createProfileOperator } from '../profiles/index.js';
+import { createSegmentsOperator, type ActiveSegmentVersion, type SegmentsOperatorOptions } from '../segments/index.js';
 import type { Pipeline } from '../stream/index.js';
 
 /**
@@ -8,9 +9,14 @@ import type { Pipeline } from '../stream/index.js';
 export interface PipelineConfig {
   /** Bumped whenever the definitions below change. */
   readonly version: number;
+  /** The segment versions to compute (active and shadow). None: no segments operator. */
+  readonly segments?: readonly ActiveSegmentVersion[];
+  readonly segmentsOperator?: SegmentsOperatorOptions | undefined;
 }
 
 /** The operators, in order: the profile first (later operators read it), then segments. */
-export function createPipeline(_config: PipelineConfig): Pipeline {
-  return [createProfileOperator()];
+export function createPipeline(config: PipelineConfig): Pipeline {
+  const segments = config.segments ?? [];
+  if (segments.length === 0) return [createProfileOperator()];
+  return [createProfileOperator(), createSegmentsOperator(segments, config.segmentsOperator ?? {})];
 }

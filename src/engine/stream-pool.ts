@@ -53,7 +53,9 @@ export class StreamPool {
     this.pipeline = options.pipeline;
   }
 
+  /** Starts the workers (again after stop(): a paused stream resumes from its checkpoints). */
   async start(): Promise<void> {
+    this.stopping = false;
     const { workers, partitionCount } = this.options;
     const assignments: number[][] = Array.from({ length: Math.max(1, Math.min(workers, partitionCount)) }, () => []);
     for (let p = 0; p < partitionCount; p++) assignments[p % assignments.length]!.push(p);

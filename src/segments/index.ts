@@ -84,3 +84,4 @@ export type {
   Step,
   VersionState,
 } from './types.js';
+export { EXAMPLE_SEGMENTS } from './examples.js';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startEngine, type RunningEngine } from '../../src/engine/index.js';
-import { webRoutes } from '../../src/serve/index.js';
+import { embeddedCapabilities } from '../../src/cli/commands/start.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const CHROMIUM = '/usr/bin/chromium';
@@ -36,25 +36,11 @@ export interface TestEngine {
   stop(): Promise<void>;
 }
 
-/**
- * Starts an embedded engine with the web routes. While the engine does not mount them itself they
- * come from an extension (src/engine/extension.ts); once it does, registering them twice fails
- * with Fastify's duplicate-route error and the engine is started as it is.
- */
+/** Starts an embedded engine with the capabilities `kairos start` runs (segments seeded, recommendations). */
 export async function startTestEngine(): Promise<TestEngine> {
   ensureSdkBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'kairos-e2e-'));
-  const base = { port: 0, dataDir: dir, logLevel: 'warn' } as const;
-  let engine: RunningEngine;
-  try {
-    engine = await startEngine({
-      ...base,
-      extensions: [{ name: 'web', start: () => Promise.resolve({ routes: [webRoutes()] }) }],
-    });
-  } catch (error) {
-    if ((error as { code?: unknown }).code !== 'FST_ERR_DUPLICATED_ROUTE') throw error;
-    engine = await startEngine(base);
-  }
+  const engine: RunningEngine = await startEngine({ port: 0, dataDir: dir, logLevel: 'warn', ...embeddedCapabilities() });
   return {
     engine,
     url: engine.url,

@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
 import { startEngine, type RunningEngine } from '../../engine/index.js';
+import { createRecommendationExtension } from '../../recommend/index.js';
+import { EXAMPLE_SEGMENTS } from '../../segments/index.js';
 
 /** Environment → engine options. The CLI is one of the two places that read process.env. */
 export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
@@ -20,6 +22,11 @@ export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
     ...(int('KAIROS_STREAM_WORKERS') !== undefined ? { streamWorkers: int('KAIROS_STREAM_WORKERS')! } : {}),
     ...(env.KAIROS_LOG_LEVEL ? { logLevel: env.KAIROS_LOG_LEVEL } : {}),
   };
+}
+
+/** What `kairos start` runs beside the core: recommendations, and the DESIGN.md §6 segments on a first start. */
+export function embeddedCapabilities() {
+  return { extensions: [createRecommendationExtension()], segments: { seed: EXAMPLE_SEGMENTS } };
 }
 
 export function banner(engine: RunningEngine): string {
@@ -58,6 +65,7 @@ export function registerStartCommand(program: Command): void {
         ...(flags.port !== undefined ? { port: Number(flags.port) } : {}),
         ...(flags.host !== undefined ? { host: flags.host } : {}),
         ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
+        ...embeddedCapabilities(),
       };
       const engine = await startEngine(options);
       process.stdout.write(banner(engine) + '\n');

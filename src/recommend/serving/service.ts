@@ -60,6 +60,10 @@ function round(score: number): number {
  * worker thread (interval and/or interaction count, or on request), versions models in the
  * registry, swaps them atomically, and scores every request with the visitor's live profile.
  */
+/** Growth trigger: retrain once new interactions reach this fraction of the model's (and at least the minimum). */
+const GROWTH_FACTOR = 0.5;
+const GROWTH_MIN_INTERACTIONS = 20;
+
 export class RecommendationService {
   private active: Active;
   private readonly users = new Dictionary();
@@ -82,6 +86,8 @@ export class RecommendationService {
   private sentItems = 0;
   private knownInteractions = 0;
   private interactionsSinceTraining = 0;
+  /** Interactions the active model was trained on (for the growth trigger). */
+  private modelInteractions = 0;
   private eventsConsumed = 0;
   private lastTrainingAtMs = 0;
   private lastFailureAtMs = -Infinity;
@@ -471,6 +477,7 @@ export class RecommendationService {
   /** The atomic swap: one reference assignment between requests; in-flight requests keep theirs. */
   private install(model: ServingModel, interactions: number | undefined): void {
     const previous = this.active.model;
+    if (interactions !== undefined) this.modelInteractions = interactions;
     this.active = { model, scorer: new LiveScorer(model, this.weights, this.deps.options.maxN) };
     previous.retired = true;
     this.cache.clear();
@@ -521,6 +528,9 @@ export class RecommendationService {
     const due =
       (this.version === 0 && this.knownInteractions >= o.minInteractions && since > 0) ||
       (this.version > 0 && o.retrainEveryInteractions > 0 && since >= o.retrainEveryInteractions) ||
+      // Young data: retrain when it has grown by half since the model (a first model on a handful of
+      // interactions must not serve for a whole retrain interval).
+      (this.version > 0 && since >= Math.max(GROWTH_MIN_INTERACTIONS, GROWTH_FACTOR * this.modelInteractions)) ||
       (this.version > 0 && o.retrainIntervalMs > 0 && since > 0 && now - this.lastTrainingAtMs >= o.retrainIntervalMs);
     if (due && this.knownInteractions >= o.minInteractions) {
       this.train().catch(() => undefined);
