@@ -126,10 +126,29 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
       }
     };
 
-    let segments: SegmentsWiring | undefined;
+    const streamOptions = resolveStreamOptions({ ...options.stream, clock, logger: logger.child({ component: 'stream' }) });
+    // Segments: definitions in the metadata store become the stream's pipeline; a backfill pauses it.
+    let stream: StreamRunner | undefined;
+    const segments: SegmentsWiring = await startSegments({
+      dataDir,
+      log,
+      state,
+      metadata,
+      partitionCount: log.partitionCount,
+      clock,
+      logger: logger.child({ component: 'segments' }),
+      stream: streamOptions,
+      pauser: {
+        pause: async () => stream?.pause(),
+        resume: async () => stream?.resume(),
+      },
+      ...options.segments,
+    });
+    closers.push(() => segments.stop());
+    commitListeners.push((report) => segments.onCommit(report));
     const profiles = new ProfileReader({
       store: state,
-      segmentsOf: (keyState) => segments?.segmentsOf(keyState) ?? [],
+      segmentsOf: (keyState) => segments.segmentsOf(keyState),
       resolveKey: (key) => {
         const { kind, id } = parseProfileKey(key);
         return collector.resolveProfileKey(kind === 'user' ? { userId: id } : { anonymousId: id }) ?? key;
@@ -156,26 +175,6 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
       if (started.stop) closers.push(started.stop);
     }
 
-    const streamOptions = resolveStreamOptions({ ...options.stream, clock, logger: logger.child({ component: 'stream' }) });
-    // Segments: definitions in the metadata store become the stream's pipeline; a backfill pauses it.
-    let stream: StreamRunner | undefined;
-    segments = await startSegments({
-      dataDir,
-      log,
-      state,
-      metadata,
-      partitionCount: log.partitionCount,
-      clock,
-      logger: logger.child({ component: 'segments' }),
-      stream: streamOptions,
-      pauser: {
-        pause: async () => stream?.pause(),
-        resume: async () => stream?.resume(),
-      },
-      ...options.segments,
-    });
-    closers.push(() => segments!.stop());
-    commitListeners.push((report) => segments!.onCommit(report));
     let pipeline: PipelineConfig = segments.pipeline();
     segments.onPipeline((config) => {
       pipeline = config;

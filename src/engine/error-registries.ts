@@ -3,7 +3,8 @@ import { CoreErrors, type ErrorRegistry } from '../core/index.js';
 import { DatasetErrors } from '../datasets/index.js';
 import { LogErrors } from '../log/index.js';
 import { ProfilesErrors } from '../profiles/index.js';
-import { RecommendErrors } from '../recommend/index.js';
+import { RecommendErrors, RecommendServingErrors } from '../recommend/index.js';
+import { SegmentsErrors } from '../segments/index.js';
 import { ServeErrors } from '../serve/index.js';
 import { StoreErrors } from '../store/index.js';
 import { StreamErrors } from '../stream/index.js';
@@ -16,7 +17,9 @@ export const errorRegistries: readonly ErrorRegistry<string>[] = [
   StreamErrors,
   StoreErrors,
   ProfilesErrors,
+  SegmentsErrors,
   RecommendErrors,
+  RecommendServingErrors,
   DatasetErrors,
   ServeErrors,
 ];

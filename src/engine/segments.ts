@@ -26,13 +26,14 @@ import type { PipelineConfig } from './pipeline.js';
 
 export interface SegmentsWiringDeps {
   readonly dataDir: string;
-  readonly log: EventLog;
+  /** The event log (backfills read it); without it, backfill is unavailable. */
+  readonly log?: EventLog;
   readonly state: StateStore;
   readonly metadata: MetadataStore;
   readonly partitionCount: number;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly stream: ResolvedStreamOptions;
+  readonly stream?: ResolvedStreamOptions;
   /** Pauses and resumes the live stream (backfill switch). Without it, backfill is unavailable. */
   readonly pauser?: PartitionPauser;
   /** Runs the webhook dispatcher in this process. @default true */
@@ -60,6 +61,12 @@ export interface SegmentsWiring {
   segmentsOf(state: KeyState): SegmentMembershipView[];
   onCommit(report: CommitReport): void;
   stop(): Promise<void>;
+}
+
+/** The pipeline a worker should run, read from the metadata store (workers in other processes poll it). */
+export async function loadSegmentsPipeline(service: SegmentService, operator?: SegmentsOperatorOptions): Promise<PipelineConfig> {
+  const revision = await service.revision();
+  return { version: revision + 1, segments: await service.definitions(), segmentsOperator: operator };
 }
 
 /**
@@ -116,7 +123,8 @@ export async function startSegments(deps: SegmentsWiringDeps): Promise<SegmentsW
     await dispatcher.start();
   }
 
-  const backfill = deps.pauser
+  const backfill =
+    deps.pauser && deps.log && deps.stream
     ? createBackfillRunner({
         service,
         log: deps.log,

@@ -2,19 +2,21 @@
  * Failover (issue 7 acceptance): 1 collector, 3 workers and 1 api as separate processes over the real
  * RabbitMQ, Redis and PostgreSQL. ≥ 200,000 events are replayed through the collector; one worker is
  * killed with SIGKILL mid-way. Its partitions must be owned by a survivor and progressing again within
- * 10 s, and at the end every profile (eventCount, eventCounts, sessionCount) must equal the batch
- * computation over the acknowledged events: nothing lost, nothing counted twice.
+ * 10 s, and at the end every profile (eventCount, eventCounts, sessionCount) and its segment
+ * memberships must equal the batch computation over the acknowledged events: nothing lost, nothing
+ * counted twice. The segments are count rules over 30 days (the Taobao sample spans 9), so their final
+ * membership is a plain function of the acknowledged events.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { replayToServer } from '../../src/datasets/index.js';
-import { createPipeline } from '../../src/engine/pipeline.js';
-import { PROFILE_OPERATOR, sessionCount } from '../../src/profiles/index.js';
+import { sessionCount } from '../../src/profiles/index.js';
 import { createRedisStateStore, type RedisStateStore } from '../../src/store/index.js';
 import { freePort } from '../helpers/engine-process.js';
 import {
   BatchReference,
   REDIS_URL,
   RoleProcess,
+  compareMemberships,
   compareProfiles,
   deployment,
   dropDeployment,
@@ -29,6 +31,27 @@ import {
 const MIN_EVENTS = 200_000;
 const PARTITIONS = 8;
 const TAKEOVER_LIMIT_MS = 10_000;
+/** Segments defined before the replay (through the API role, stored in PostgreSQL, run by the workers). */
+const SEGMENTS = [
+  { id: 'cart-twice', name: 'Added to cart twice', condition: { count: { event: 'Product Added', within: '30d' }, gte: 2 } },
+  {
+    id: 'buyer-or-fan',
+    name: 'Bought, or wishlisted three times',
+    condition: {
+      any: [
+        { count: { event: 'Order Completed', within: '30d' }, gte: 1 },
+        { count: { event: 'Product Added to Wishlist', within: '30d' }, gte: 3 },
+      ],
+    },
+  },
+] as const;
+const expectedSegments = (ref: { eventCounts: Record<string, number> }) => {
+  const c = (name: string) => ref.eventCounts[name] ?? 0;
+  const ids: string[] = [];
+  if (c('Product Added') >= 2) ids.push('cart-twice');
+  if (c('Order Completed') >= 1 || c('Product Added to Wishlist') >= 3) ids.push('buyer-or-fan');
+  return ids;
+};
 
 describe('distributed mode: a worker killed mid-replay', () => {
   const dep = deployment('failover', PARTITIONS);
@@ -57,6 +80,22 @@ describe('distributed mode: a worker killed mid-replay', () => {
       await Promise.all([...workers.map((w) => w.start()), api.start()]);
       const initial = await waitForAssignment(workers, PARTITIONS);
       state = await createRedisStateStore({ url: REDIS_URL, namespace: dep.namespace });
+      for (const segment of SEGMENTS) {
+        const put = await fetch(`${api.url}/v1/segments/${segment.id}`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${dep.secretKey}`, 'content-type': 'application/json' },
+          body: JSON.stringify(segment),
+        });
+        expect(put.status, await put.clone().text()).toBeLessThan(300);
+      }
+      // Every worker runs the segments before the first event (definitions revision 2 → pipeline 3).
+      for (const w of workers) {
+        const deadline = performance.now() + 30_000;
+        while ((await w.readyz<WorkerReadiness>()).worker.pipelineVersion < SEGMENTS.length + 1) {
+          if (performance.now() > deadline) throw new Error(`worker ${w.pid} did not load the segment definitions`);
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
 
       const reference = new BatchReference();
       let sent = 0;
@@ -155,11 +194,21 @@ describe('distributed mode: a worker killed mid-replay', () => {
       expect(result.mismatches).toBe(0);
       expect(result.profiles).toBe(reference.users.size);
 
-      // HOOK (segments): once createPipeline() runs the segments operator, compare every profile's segment
-      // memberships (segmentsOf(state)) with a batch evaluation of the definitions over the acknowledged
-      // events here, then drop this guard. It fails on purpose so the comparison is not forgotten.
-      const operators = createPipeline({ version: 1 }).map((op) => op.name);
-      expect(operators, 'segments run in the pipeline: add the membership comparison at HOOK (segments)').toEqual([PROFILE_OPERATOR]);
+      // Every profile's segment memberships, read from Redis, against the batch evaluation.
+      const active = new Map(SEGMENTS.map((segment) => [segment.id, 1]));
+      const memberships = await compareMemberships(dep.namespace, reference, active, expectedSegments);
+      console.log(`segment members: ${JSON.stringify(memberships.members)} over ${memberships.profiles} profiles`);
+      expect(memberships.examples).toEqual([]);
+      expect(memberships.mismatches).toBe(0);
+      expect(memberships.profiles).toBe(reference.users.size);
+      expect(Object.keys(memberships.members).sort()).toEqual(['buyer-or-fan', 'cart-twice']);
+      // And through the API: the members endpoint's count is the same.
+      for (const segment of SEGMENTS) {
+        const page = (await (
+          await fetch(`${api.url}/v1/segments/${segment.id}/members?limit=10`, { headers: { authorization: `Bearer ${dep.secretKey}` } })
+        ).json()) as { count: number };
+        expect(page.count).toBe(memberships.members[segment.id]);
+      }
     },
     1_200_000,
   );

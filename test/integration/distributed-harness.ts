@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { readDataset, type SegmentMessage } from '../../src/datasets/index.js';
 import { deleteRabbitMqEventLog } from '../../src/log/index.js';
 import { PROFILE_LIMITS, type ProfileState } from '../../src/profiles/index.js';
+import { segmentsOf } from '../../src/segments/index.js';
+import type { KeyState } from '../../src/stream/index.js';
 import { createPostgresMetadataStore, createRedisStateStore, type RedisStateStore } from '../../src/store/index.js';
 import { ensureRabbitMq } from '../../src/log/rabbitmq/testing.js';
 import { ensureRedis } from '../../src/store/redis/testing.js';
@@ -160,7 +162,7 @@ export class RoleProcess {
 }
 
 export interface WorkerReadiness {
-  worker: { member: string; assigned: number[]; owned: number[]; live: string[]; partitions: { partition: number; offset: number }[] };
+  worker: { member: string; assigned: number[]; owned: number[]; live: string[]; partitions: { partition: number; offset: number }[]; pipelineVersion: number };
 }
 
 export interface ApiReadiness {
@@ -326,6 +328,47 @@ export async function compareProfiles(
   }
   const missing = [...reference.users.keys()].filter((u) => !seen.has(u)).slice(0, 5);
   return { profiles: seen.size, mismatches, examples, missing };
+}
+
+/**
+ * Compares every stored profile's active segment memberships (as the API shows them) with
+ * `expected(user)` computed from the acknowledged events. Returns the mismatches.
+ */
+export async function compareMemberships(
+  namespace: string,
+  reference: BatchReference,
+  active: ReadonlyMap<string, number>,
+  expected: (ref: Reference) => string[],
+): Promise<{ profiles: number; members: Record<string, number>; mismatches: number; examples: unknown[] }> {
+  const store: RedisStateStore = await createRedisStateStore({ url: REDIS_URL, namespace });
+  let profiles = 0;
+  let mismatches = 0;
+  const members: Record<string, number> = {};
+  const examples: unknown[] = [];
+  try {
+    let after: string | undefined;
+    for (;;) {
+      const page = await store.scan('s/', after === undefined ? { limit: 5_000 } : { after, limit: 5_000 });
+      for (const { key, value } of page) {
+        const user = key.slice('s/u:'.length);
+        const ref = reference.users.get(user);
+        if (!ref) continue;
+        profiles++;
+        const actual = segmentsOf(value as KeyState, active).map((m) => m.id);
+        for (const id of actual) members[id] = (members[id] ?? 0) + 1;
+        const want = expected(ref).sort();
+        if (actual.join(',') !== want.join(',')) {
+          mismatches++;
+          if (examples.length < 5) examples.push({ user, actual, expected: want, counts: ref.eventCounts });
+        }
+      }
+      if (page.length < 5_000) break;
+      after = page.at(-1)!.key;
+    }
+  } finally {
+    await store.close();
+  }
+  return { profiles, members, mismatches, examples };
 }
 
 // ---- a TCP proxy that can cut a connection ------------------------------------------------------

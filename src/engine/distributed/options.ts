@@ -107,7 +107,7 @@ export interface ResolvedDistributedOptions {
   readonly collector: Record<string, unknown>;
   readonly log: Record<string, unknown>;
   readonly extensions: readonly EngineExtension[];
-  readonly loadPipeline: () => Promise<PipelineConfig>;
+  readonly loadPipeline: (() => Promise<PipelineConfig>) | undefined;
   readonly pipelinePollMs: number;
   readonly clock: Clock;
   readonly logger: Logger | undefined;
@@ -182,7 +182,7 @@ export function resolveDistributedOptions(options: DistributedOptions): Resolved
     collector: options.collector ?? {},
     log: options.log ?? {},
     extensions: options.extensions ?? [],
-    loadPipeline: options.loadPipeline ?? (() => Promise.resolve({ version: 1 })),
+    loadPipeline: options.loadPipeline,
     pipelinePollMs: duration('pipelinePoll', options.pipelinePoll, 5_000),
     clock: options.clock ?? systemClock,
     logger: options.logger,

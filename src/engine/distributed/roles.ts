@@ -23,6 +23,8 @@ import { createStreamMetrics } from '../engine.js';
 import type { EngineContext } from '../extension.js';
 import { OutboxRelay } from '../outbox-relay.js';
 import { createPipeline, type PipelineConfig } from '../pipeline.js';
+import { loadSegmentsPipeline, startSegments } from '../segments.js';
+import { createSegmentService } from '../../segments/index.js';
 import { PartitionCoordinator } from './coordinator.js';
 import { withOwnershipLog } from './fencing-log.js';
 import { ReadGate, gatedLog } from './read-gate.js';
@@ -226,7 +228,10 @@ async function workerPart(shared: Shared, logger: Logger): Promise<Part & { memb
   const log = await shared.log();
   const streamMetrics = createStreamMetrics(metrics);
   const streamOptions = resolveStreamOptions({ maxBatchRecords: 500, ...options.stream, clock: options.clock, logger: logger.child({ component: 'stream' }) });
-  let pipelineConfig: PipelineConfig = await options.loadPipeline();
+  // The segment definitions in the metadata store (PostgreSQL) are the pipeline; polled for changes.
+  const segmentService = createSegmentService({ metadata, clock: options.clock });
+  const loadPipeline = options.loadPipeline ?? (() => loadSegmentsPipeline(segmentService));
+  let pipelineConfig: PipelineConfig = await loadPipeline();
   let coordinator: PartitionCoordinator | undefined;
   const gate = new ReadGate();
   const group = new TaskGroup({
@@ -240,10 +245,9 @@ async function workerPart(shared: Shared, logger: Logger): Promise<Part & { memb
     onFenced: (partition) => coordinator?.onFenced(partition),
   });
   shared.closers.push(() => group.stop());
-  // HOOK (segments): loadPipeline reads the definitions from the metadata store; a new version rebuilds the tasks' pipelines.
+  // A new definitions revision rebuilds the tasks' pipelines.
   const pipelineTimer = setInterval(() => {
-    options
-      .loadPipeline()
+    loadPipeline()
       .then((config) => {
         if (config.version === pipelineConfig.version) return;
         pipelineConfig = config;
@@ -329,7 +333,18 @@ async function apiPart(shared: Shared, logger: Logger): Promise<Part> {
   const { options, metadata } = shared;
   const state = await shared.state();
   const identity = new MetadataIdentityResolver(metadata, options.clock);
-  const profiles = new DistributedProfileReader({ store: state }, identity);
+  // Segments: admin routes, members, destinations and the webhook dispatcher (one API process per
+  // deployment dispatches; backfill needs the embedded engine's stream pause and is unavailable here).
+  const segments = await startSegments({
+    dataDir: options.dataDir,
+    state,
+    metadata,
+    partitionCount: options.partitions,
+    clock: options.clock,
+    logger: logger.child({ component: 'segments' }),
+  });
+  shared.closers.push(() => segments.stop());
+  const profiles = new DistributedProfileReader({ store: state, segmentsOf: (keyState) => segments.segmentsOf(keyState) }, identity);
   const hub = new SseHub();
   shared.closers.push(() => Promise.resolve(hub.close()));
   const feed = new OutboxFeed({
@@ -372,7 +387,7 @@ async function apiPart(shared: Shared, logger: Logger): Promise<Part> {
   return {
     routes: [
       profileRoutes({ profiles, hub }),
-      // HOOK (segments): segmentRoutes / destinationRoutes once the segment services are wired in the engine.
+      ...segments.routes,
       staticRoutes({ sdkDir: fileURLToPath(new URL('../../../dist/sdk', import.meta.url)) }),
       webRoutes({}),
     ],
