@@ -68,7 +68,7 @@ export interface DistributedOptions {
   extensions?: readonly EngineExtension[];
   /**
    * Where a worker gets its pipeline definition. Polled every `pipelinePoll`; a new `version` rebuilds
-   * every task's pipeline. @default a fixed `{version: 1}` (the profile operator only)
+   * every task's pipeline. @default the segment definitions of the metadata store (profile + segments)
    */
   loadPipeline?: () => Promise<PipelineConfig>;
   /** @default "5s" */
