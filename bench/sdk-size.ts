@@ -5,5 +5,5 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const run = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-sdk.js')], { stdio: 'inherit' });
+const run = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-sdk.js'), '--report'], { stdio: 'inherit' });
 process.exit(run.status ?? 1);

@@ -127,8 +127,11 @@ const report = {
     'esbuild, minified, target es2020, no source map comment counted; gzip level 9 via node:zlib. ' +
     `kairos.esm.js min ${esm.min} bytes. Built by scripts/build-sdk.js (npm run build:sdk).`,
 };
-mkdirSync(join(root, 'bench', 'results'), { recursive: true });
-writeFileSync(resultFile, `${JSON.stringify(report, null, 2)}\n`);
+// The benchmark (`npm run bench -- sdk-size`) records the result; a plain build leaves the tree clean.
+if (process.argv.includes('--report')) {
+  mkdirSync(join(root, 'bench', 'results'), { recursive: true });
+  writeFileSync(resultFile, `${JSON.stringify(report, null, 2)}\n`);
+}
 
 const kb = (n) => `${(n / 1024).toFixed(2)} KB`;
 console.log(
@@ -138,6 +141,6 @@ console.log(`dist/sdk/kairos.esm.js  min ${kb(esm.min)}  min+gzip ${kb(esm.gzip)
 console.log(
   `baseline snippet        min ${kb(mini.min)}  min+gzip ${kb(mini.gzip)}  (SDK/snippet gzip ratio ${ratio(iife.gzip, mini.gzip)})`,
 );
-console.log(`wrote ${resultFile}`);
+if (process.argv.includes('--report')) console.log(`wrote ${resultFile}`);
 if (iife.gzip > BUDGET_GZIP_BYTES)
   console.warn(`warning: kairos.min.js is over the ${kb(BUDGET_GZIP_BYTES)} min+gzip budget`);
