@@ -18,6 +18,8 @@ interface LeafBase {
   /** Stable id of the leaf (hash of its spec): equal leaves of different rules share one state. */
   readonly id: string;
   readonly filters: readonly CompiledFilter[];
+  /** Position in `CompiledDefinitions.leafList` (the operator keeps leaf states in an array). */
+  index: number;
 }
 
 export interface WindowLeaf extends LeafBase {
@@ -62,7 +64,8 @@ export type Node =
     }
   | { readonly k: 'seq'; readonly leaf: SequenceLeaf }
   | { readonly k: 'trait'; readonly parts: readonly string[]; readonly test: (value: unknown) => boolean }
-  | { readonly k: 'in'; readonly key: string | undefined };
+  /** `index`: position of the referenced active version in `segments` (-1 when it has none). */
+  | { readonly k: 'in'; readonly key: string | undefined; readonly index: number };
 
 export interface CompiledSegment {
   /** `<id>@<version>`: the membership key. */
@@ -79,6 +82,8 @@ export interface CompiledSegment {
   readonly dependsOn: readonly string[];
   /** Position in `segments` (dependency order). */
   readonly index: number;
+  /** Its member-index keys start with this (`memberIndexKey` without the profile key). */
+  readonly indexPrefix: string;
   /**
    * How its truth can move as time passes with no new event (inSegment and traits held constant):
    * `down` only true → false (e.g. a count above a threshold), `up` only false → true, `none` never,
@@ -134,14 +139,20 @@ export interface CompiledDefinitions {
   readonly segments: readonly CompiledSegment[];
   readonly byKey: ReadonlyMap<string, CompiledSegment>;
   readonly leaves: ReadonlyMap<string, Leaf>;
+  /** Every leaf, at its `index`. */
+  readonly leafList: readonly Leaf[];
   /** Leaf id → indexes of the segments using it. */
   readonly leafUsers: ReadonlyMap<string, readonly number[]>;
+  /** Leaf index → indexes of the segments using it. */
+  readonly leafUsersByIndex: readonly (readonly number[])[];
   /** Index key → (leaf, filter position) pairs. */
   readonly eventIndex: ReadonlyMap<string, readonly { leaf: Leaf; filter: number }[]>;
   /** Segments with trait conditions (re-evaluated when traits may have changed). */
   readonly traitSegments: readonly number[];
   /** Segments whose inSegment references include a given segment id. */
   readonly dependents: ReadonlyMap<string, readonly number[]>;
+  /** Segment index → the segments whose inSegment references include its id. */
+  readonly dependentsByIndex: readonly (readonly number[])[];
   /** Identifies this exact set of definitions (a profile reconciles when it differs). */
   readonly fingerprint: string;
 }
@@ -199,7 +210,9 @@ export function compileDefinitions(
 
   const leaves = new Map<string, Leaf>();
   const segments: CompiledSegment[] = [];
+  const indexOfKey = new Map<string, number>();
   ordered.forEach((d, index) => {
+    indexOfKey.set(membershipKey(d.id, d.version), index);
     const used = new Map<string, Leaf>();
     const sources = new Map<string, { leaf: Leaf; withinMs: number }>();
     let usesTraits = false;
@@ -209,7 +222,9 @@ export function compileDefinitions(
       if ('not' in c) return { k: 'not', c: compileNode(c.not) };
       if ('inSegment' in c) {
         const v = activeVersion.get(c.inSegment);
-        return { k: 'in', key: v === undefined ? undefined : membershipKey(c.inSegment, v) };
+        const key = v === undefined ? undefined : membershipKey(c.inSegment, v);
+        // Dependency order: a referenced version is compiled before its users.
+        return { k: 'in', key, index: key === undefined ? -1 : (indexOfKey.get(key) ?? -1) };
       }
       if ('trait' in c) {
         usesTraits = true;
@@ -248,8 +263,11 @@ export function compileDefinitions(
       usesTraits,
       dependsOn: [...new Set(references(d.condition).map((r) => r.id))],
       index,
+      indexPrefix: `m/${d.id}/${d.version}/`,
     });
   });
+  const leafList = [...leaves.values()];
+  leafList.forEach((leaf, i) => (leaf.index = i));
 
   const leafUsers = new Map<string, number[]>();
   for (const s of segments)
@@ -264,6 +282,7 @@ export function compileDefinitions(
   const dependents = new Map<string, number[]>();
   for (const s of segments)
     for (const dep of s.dependsOn) (dependents.get(dep) ?? dependents.set(dep, []).get(dep)!).push(s.index);
+  const none: readonly number[] = [];
   const fingerprint = hashText(
     JSON.stringify(ordered.map((d) => [d.id, d.version, d.state, d.condition])) +
       JSON.stringify([options.exactWindowMaxMs, options.bucketsPerWindow]),
@@ -272,10 +291,13 @@ export function compileDefinitions(
     segments,
     byKey: new Map(segments.map((s) => [s.key, s])),
     leaves,
+    leafList,
     leafUsers,
+    leafUsersByIndex: leafList.map((leaf) => leafUsers.get(leaf.id) ?? none),
     eventIndex,
     traitSegments: segments.filter((s) => s.usesTraits).map((s) => s.index),
     dependents,
+    dependentsByIndex: segments.map((s) => dependents.get(s.id) ?? none),
     fingerprint,
   };
 }
@@ -321,6 +343,7 @@ function compileWindowLeaf(
   return {
     kind,
     id: leafId(identity),
+    index: -1,
     filters: [filter],
     withinMs,
     bucketMs,
@@ -358,6 +381,7 @@ function compileSequence(steps: readonly Step[], within: string | undefined): Se
       withinMs,
     }),
     filters,
+    index: -1,
     withinMs,
     positives,
     absentBefore,

@@ -52,7 +52,7 @@ export function windowContribution(leaf: WindowLeaf, event: KairosEvent): string
 }
 
 /** Entries per item: bare times for exact counts, [te, weight] pairs otherwise. */
-function strideOf(leaf: WindowLeaf): 1 | 2 {
+export function strideOf(leaf: WindowLeaf): 1 | 2 {
   return leaf.kind === 'count' && leaf.bucketMs === 0 ? 1 : 2;
 }
 

@@ -8,6 +8,7 @@ import {
   type CompiledSegment,
   type Leaf,
   type Node,
+  type SequenceLeaf,
 } from './compile.js';
 import {
   holdsSequence,
@@ -21,7 +22,7 @@ import {
   windowContribution,
   windowValue,
 } from './leaves.js';
-import { changeId, memberIndexKey } from './membership.js';
+import { changeId, changeIdAfter, changeIdSeed, memberIndexKey } from './membership.js';
 import {
   resolveSegmentsOperatorOptions,
   type ResolvedSegmentsOperatorOptions,
@@ -46,7 +47,8 @@ const ANNOUNCED = 2;
 
 /**
  * The `segments` slot of a profile's state. Stored (between calls), every time in it except `e` is
- * relative to `e` (see decodeSegmentsState); a call decodes it in place and encodes it when it stores.
+ * relative to `e` (see decodeSegmentsState); a call reads it into its working arrays (shifting the
+ * leaf states in place) and writes it back when it stores.
  */
 export interface SegmentsState {
   /** The profile's evaluation clock: membership has been evaluated up to this event-time instant. */
@@ -82,6 +84,7 @@ export function createSegmentsOperator(
   const opts = resolveSegmentsOperatorOptions(options);
   const defs = compileDefinitions(definitions, opts);
   const run = new Evaluation(defs, opts);
+  const otherLeaves: unknown[] = new Array<unknown>(defs.leafList.length);
   return {
     name: SEGMENTS_OPERATOR,
     processElement(event, ctx) {
@@ -89,8 +92,10 @@ export function createSegmentsOperator(
       const t = event.eventTimeMs;
       const target = Math.max(t, ctx.watermarkMs);
       if (existing) run.begin(ctx, existing, true);
-      else run.begin(ctx, { e: target, d: defs.fingerprint, l: {}, m: {} }, false);
-      if (!existing) run.fresh = true;
+      else {
+        run.beginEmpty(ctx, target);
+        run.fresh = true;
+      }
       run.handle(event, target);
       run.finish();
     },
@@ -99,43 +104,44 @@ export function createSegmentsOperator(
       const state = ctx.getState<SegmentsState>();
       if (!state) return;
       run.begin(ctx, state, true);
-      if (state.w === timer.timeMs) delete state.w;
+      if (run.w === timer.timeMs) run.w = undefined;
       run.reconcileIfNeeded();
       run.catchUp(timer.timeMs, true);
-      state.e = Math.max(state.e, timer.timeMs);
+      run.e = Math.max(run.e, timer.timeMs);
       run.finish();
     },
     merge(from, ctx) {
       if (!from) return;
-      // A copy: the sealed profile's cached state must stay as stored.
-      const other = decodeSegmentsState(defs, structuredClone(from as SegmentsState));
+      // Read into fresh objects: the sealed profile's cached state must stay as stored.
+      const other = from as SegmentsState;
+      loadLeaves(defs, other, true, true, otherLeaves);
       const existing = ctx.getState<SegmentsState>();
       const T = Math.max(existing?.e ?? -Infinity, other.e, ctx.watermarkMs);
       if (existing) run.begin(ctx, existing, true);
-      else run.begin(ctx, { e: T, d: defs.fingerprint, l: {}, m: {} }, false);
+      else run.beginEmpty(ctx, T);
       run.reconcileIfNeeded();
       run.catchUp(T, false);
-      run.mergeLeaves(other, T);
-      run.state.e = Math.max(run.state.e, T);
+      run.mergeLeaves(otherLeaves, T);
+      otherLeaves.fill(undefined);
+      run.e = Math.max(run.e, T);
       // The linking message is processed right after the merge: every segment is evaluated then, at its
       // event time (the instant the two histories became one profile).
-      run.state.x = 1;
+      run.x = true;
       run.store();
     },
     onSeal(ctx) {
       const state = ctx.getState<SegmentsState>();
       if (!state) return;
       run.begin(ctx, state, true);
-      run.exitAll(Math.max(state.e, ctx.watermarkMs));
+      run.exitAll(Math.max(run.e, ctx.watermarkMs));
       // The task drops the key's timers; the leaves stay for the survivor's merge.
-      delete state.w;
+      run.w = undefined;
       run.store();
     },
   };
 }
 
 const ALL = 'all' as const;
-const NONE: readonly number[] = [];
 const ascending = (a: number, b: number) => a - b;
 /** Evaluate the segments marked in the scratch marks (and the due ones). */
 const MARKED = 'marked' as const;
@@ -159,9 +165,55 @@ function entriesFor(defs: CompiledDefinitions, event: KairosEvent): readonly { l
   return entries;
 }
 
+/** Change-id seeds of the compiled segments, by segment index (computed once per set of definitions). */
+const seedCaches = new WeakMap<CompiledDefinitions, readonly Int32Array[]>();
+function seedsOf(defs: CompiledDefinitions): readonly Int32Array[] {
+  let seeds = seedCaches.get(defs);
+  if (!seeds) seedCaches.set(defs, (seeds = defs.segments.map((s) => changeIdSeed(s.id, s.version))));
+  return seeds;
+}
+
+/** A membership slot whose version the definitions no longer compute (until the reconcile retires it). */
+interface ForeignSlot {
+  readonly key: string;
+  flags: number;
+  since: number;
+  n: number;
+  next: number;
+  order: number;
+}
+
+/**
+ * Reads the leaf states of a state into `out` (by leaf index, absolute times). `encoded`: the times
+ * are relative to `e` (the stored form). `copy`: the state must stay as it is (else its leaf states
+ * are shifted in place and taken over, and leaves the definitions do not use are deleted from it:
+ * their layout is unknown, a reconcile would drop them anyway).
+ */
+function loadLeaves(
+  defs: CompiledDefinitions,
+  state: SegmentsState,
+  encoded: boolean,
+  copy: boolean,
+  out: unknown[],
+): void {
+  const l = state.l;
+  for (const id in l) {
+    const leaf = defs.leaves.get(id);
+    if (!leaf) {
+      if (!copy) delete l[id];
+      continue;
+    }
+    const value = copy ? structuredClone(l[id]) : l[id];
+    if (encoded) shiftLeaf(leaf, value, state.e);
+    out[leaf.index] = value;
+  }
+}
+
 /**
  * Evaluates one operator call on one profile. One instance per operator, re-bound for every call
  * (`begin`) — calls never nest — so the hot path allocates no evaluator and its work arrays are reused.
+ * The profile's state is held decoded (absolute times) in arrays by leaf and segment index while the
+ * call runs, and written back in its stored form by `store`.
  */
 class Evaluation {
   fresh = false;
@@ -170,51 +222,144 @@ class Evaluation {
   /** Announced memberships of retired versions, waiting to be handed over to the active version (reconcile). */
   private handovers: Map<string, { version: number; n: number }> | undefined = undefined;
   private ctx!: KeyedContext;
-  state!: SegmentsState;
+  /** The state object the call was bound to (its leaf states are the working ones); written back by `store`. */
+  private bound: SegmentsState | undefined = undefined;
+
+  /** The profile's evaluation clock. */
+  e = 0;
+  /** The registered wake-up timer. */
+  w: number | undefined = undefined;
+  /** Fingerprint of the definitions the state was last reconciled with. */
+  private d: string | undefined = undefined;
+  /** Set by an identity merge: the next element evaluates every segment. */
+  x = false;
+  /** Leaf states by leaf index (undefined: none). */
+  private readonly leaves: unknown[];
+  /** Membership slots by segment index: whether there is one, and its fields (see MemberSlot). */
+  private readonly has: Uint8Array;
+  private readonly flags: Uint8Array;
+  private readonly since: Float64Array;
+  private readonly changes: Float64Array;
+  /** Next change instant; NaN when none (and when there is no slot). */
+  private readonly next: Float64Array;
+  /** Creation order of the slots (the stored order; exits at a seal follow it). */
+  private readonly order: Float64Array;
+  private created = 0;
+  private foreign: ForeignSlot[] = [];
 
   /** Per-segment "evaluate now" marks. */
   private readonly marks: Uint8Array;
   private readonly candidates: number[] = [];
-  private readonly sequenceMasks = new Map<Leaf, number>();
+  private readonly sequenceMasks: Int32Array;
+  private readonly sequenceTouched: number[] = [];
+  private readonly slotOrder: number[] = [];
+  private readonly seeds: readonly Int32Array[];
 
   constructor(
     private readonly defs: CompiledDefinitions,
     private readonly opts: ResolvedSegmentsOperatorOptions,
   ) {
-    this.marks = new Uint8Array(defs.segments.length);
+    const segmentCount = defs.segments.length;
+    this.marks = new Uint8Array(segmentCount);
+    this.has = new Uint8Array(segmentCount);
+    this.flags = new Uint8Array(segmentCount);
+    this.since = new Float64Array(segmentCount);
+    this.changes = new Float64Array(segmentCount);
+    this.next = new Float64Array(segmentCount).fill(NaN);
+    this.order = new Float64Array(segmentCount);
+    this.leaves = new Array<unknown>(defs.leafList.length).fill(undefined);
+    this.sequenceMasks = new Int32Array(defs.leafList.length);
+    this.seeds = seedsOf(defs);
   }
 
-  /** Binds a call. `encoded`: the state is in its stored form (times relative to `e`); it is decoded in place. */
-  begin(ctx: KeyedContext, state: SegmentsState, encoded: boolean): this {
+  private reset(ctx: KeyedContext): void {
     this.ctx = ctx;
-    this.state = state;
     this.fresh = false;
     this.traits = undefined;
     this.tracesLoaded = false;
     this.handovers = undefined;
-    if (encoded) decodeSegmentsState(this.defs, state);
+    this.leaves.fill(undefined);
+    this.has.fill(0);
+    this.flags.fill(0);
+    this.next.fill(NaN);
+    this.created = 0;
+    if (this.foreign.length > 0) this.foreign = [];
+    this.x = false;
+  }
+
+  /** Binds a call to a profile without segments state, its clock at `e`. */
+  beginEmpty(ctx: KeyedContext, e: number): this {
+    this.reset(ctx);
+    this.bound = undefined;
+    this.e = e;
+    this.w = undefined;
+    this.d = this.defs.fingerprint;
     return this;
   }
 
-  private leafState(leaf: Leaf): unknown {
-    return this.state.l[leaf.id];
+  /** Binds a call. `encoded`: the state is in its stored form (times relative to `e`); it is decoded in place. */
+  begin(ctx: KeyedContext, state: SegmentsState, encoded: boolean): this {
+    this.reset(ctx);
+    this.bound = state;
+    const shift = encoded ? state.e : 0;
+    this.e = state.e;
+    this.w = state.w === undefined ? undefined : state.w + shift;
+    this.d = state.d;
+    this.x = state.x === 1;
+    loadLeaves(this.defs, state, encoded, false, this.leaves);
+    for (const key in state.m) {
+      const slot = state.m[key]!;
+      // A slot that never changed has no transition time.
+      const since = slot[2] !== 0 ? slot[1] + shift : slot[1];
+      this.addSlot(key, slot[0], since, slot[2], slot.length > 3 ? slot[3]! + shift : NaN);
+    }
+    return this;
+  }
+
+  private addSlot(key: string, flags: number, since: number, n: number, next: number): void {
+    const seg = this.defs.byKey.get(key);
+    if (!seg) {
+      this.foreign.push({ key, flags, since, n, next, order: this.created++ });
+      return;
+    }
+    const i = seg.index;
+    this.has[i] = 1;
+    this.flags[i] = flags;
+    this.since[i] = since;
+    this.changes[i] = n;
+    this.next[i] = next;
+    this.order[i] = this.created++;
+  }
+
+  private createSlot(i: number): void {
+    this.has[i] = 1;
+    this.flags[i] = 0;
+    this.since[i] = 0;
+    this.changes[i] = 0;
+    this.next[i] = NaN;
+    this.order[i] = this.created++;
+  }
+
+  private removeSlot(i: number): void {
+    this.has[i] = 0;
+    this.flags[i] = 0;
+    this.next[i] = NaN;
   }
 
   handle(event: KairosEvent, target: number): void {
     if (this.fresh) {
-      this.settleAfterInsert(event, target, ALL);
+      this.settleAfterInsert(event, target, true);
       return;
     }
     this.reconcileIfNeeded();
     this.catchUp(target, false);
-    const merged = this.state.x === 1;
-    delete this.state.x;
-    this.settleAfterInsert(event, target, merged ? ALL : undefined);
+    const merged = this.x;
+    this.x = false;
+    this.settleAfterInsert(event, target, merged);
   }
 
-  private settleAfterInsert(event: KairosEvent, target: number, dirtyAll: typeof ALL | undefined): void {
-    const s = this.state;
-    const T = Math.max(s.e, target);
+  private settleAfterInsert(event: KairosEvent, target: number, all: boolean): void {
+    const T = Math.max(this.e, target);
     // insert() marks the users of the leaves it changed; settle() consumes the marks.
     const matched = this.insert(event, T);
     if (event.type === 'identify' && event.traits) for (const i of this.defs.traitSegments) this.marks[i] = 1;
@@ -226,53 +371,55 @@ class Evaluation {
         reason: 'window-closed',
       });
     }
-    this.settle(T, dirtyAll ?? MARKED);
-    s.e = T;
+    this.settle(T, all ? ALL : MARKED);
+    this.e = T;
+  }
+
+  private markUsers(leaf: Leaf): void {
+    const marks = this.marks;
+    const users = this.defs.leafUsersByIndex[leaf.index]!;
+    for (let k = 0; k < users.length; k++) marks[users[k]!] = 1;
   }
 
   /** Adds the event to every leaf it matches; marks the users of changed leaves dirty. */
   private insert(event: KairosEvent, T: number): 'none' | 'accepted' | 'late-only' {
-    const s = this.state;
-    const marks = this.marks;
+    const leaves = this.leaves;
+    const masks = this.sequenceMasks;
+    const touched = this.sequenceTouched;
     let matched = false;
     let accepted = false;
-    let sequenceMasks: Map<Leaf, number> | undefined;
     const entries = entriesFor(this.defs, event);
     for (let k = 0; k < entries.length; k++) {
       const { leaf, filter } = entries[k]!;
       if (!leaf.filters[filter]!.where(event)) continue;
       if (leaf.kind === 'sequence') {
-        sequenceMasks ??= this.sequenceMasks;
-        sequenceMasks.set(leaf, (sequenceMasks.get(leaf) ?? 0) | (1 << filter));
+        if (masks[leaf.index] === 0) touched.push(leaf.index);
+        masks[leaf.index]! |= 1 << filter;
         continue;
       }
       const contribution = windowContribution(leaf, event);
       if (contribution === undefined) continue;
       matched = true;
-      const next = insertWindow(leaf, this.leafState(leaf), contribution, event.eventTimeMs, T, this.opts);
+      const next = insertWindow(leaf, leaves[leaf.index], contribution, event.eventTimeMs, T, this.opts);
       if (next === undefined) continue;
       accepted = true;
-      s.l[leaf.id] = next;
-      for (const i of this.defs.leafUsers.get(leaf.id) ?? NONE) marks[i] = 1;
+      leaves[leaf.index] = next;
+      this.markUsers(leaf);
     }
-    if (sequenceMasks) {
-      for (const leaf of sequenceMasks.keys()) {
-        const mask = sequenceMasks.get(leaf)!;
+    if (touched.length > 0) {
+      for (let k = 0; k < touched.length; k++) {
+        const index = touched[k]!;
+        const mask = masks[index]!;
+        masks[index] = 0;
+        const leaf = this.defs.leafList[index] as SequenceLeaf;
         matched = true;
-        const next = insertSequence(
-          leaf as Extract<Leaf, { kind: 'sequence' }>,
-          this.leafState(leaf),
-          event.eventTimeMs,
-          mask,
-          T,
-          this.opts.maxSequenceEntries,
-        );
+        const next = insertSequence(leaf, leaves[index], event.eventTimeMs, mask, T, this.opts.maxSequenceEntries);
         if (next === undefined) continue;
         accepted = true;
-        s.l[leaf.id] = next;
-        for (const i of this.defs.leafUsers.get(leaf.id) ?? NONE) marks[i] = 1;
+        leaves[index] = next;
+        this.markUsers(leaf);
       }
-      sequenceMasks.clear();
+      touched.length = 0;
     }
     if (!matched) return 'none';
     if (accepted) return 'accepted';
@@ -285,18 +432,16 @@ class Evaluation {
       const c = this.nextPending();
       if (c === undefined || (inclusive ? c > limit : c >= limit)) return;
       this.settle(c, MARKED);
-      if (c > this.state.e) this.state.e = c;
+      if (c > this.e) this.e = c;
     }
   }
 
   private nextPending(): number | undefined {
-    let min: number | undefined;
-    const m = this.state.m;
-    for (const key in m) {
-      const nc = m[key]![3];
-      if (nc !== undefined && (min === undefined || nc < min)) min = nc;
-    }
-    return min;
+    let min = Infinity;
+    const next = this.next;
+    for (let i = 0; i < next.length; i++) if (next[i]! < min) min = next[i]!;
+    for (const slot of this.foreign) if (slot.next < min) min = slot.next;
+    return min === Infinity ? undefined : min;
   }
 
   /**
@@ -304,32 +449,30 @@ class Evaluation {
    * change ≤ T) or that reference a segment which changed just now; records transitions.
    */
   settle(T: number, dirty: typeof ALL | typeof MARKED): void {
-    const s = this.state;
     const segments = this.defs.segments;
     const marks = this.marks;
+    const next = this.next;
+    const flags = this.flags;
     if (dirty === ALL) marks.fill(1);
-    for (const key in s.m) {
-      const nc = s.m[key]![3];
-      if (nc !== undefined && nc <= T) {
-        const seg = this.defs.byKey.get(key);
-        if (seg) marks[seg.index] = 1;
-      }
-    }
+    // NaN (no next change) compares false.
+    for (let i = 0; i < next.length; i++) if (next[i]! <= T) marks[i] = 1;
     // Dependency order: a segment's dependents come after it, so a change marks them before they are reached.
     for (let i = 0; i < segments.length; i++) {
       if (marks[i] === 0) continue;
       marks[i] = 0;
       const seg = segments[i]!;
-      const slot = s.m[seg.key];
       const truth = this.evaluate(seg.root, T);
-      const was = slot !== undefined && (slot[0] & MEMBER) !== 0;
+      const was = this.has[i] === 1 && (flags[i]! & MEMBER) !== 0;
       if (truth !== was) {
         this.transition(seg, truth, T);
-        if (seg.active) for (const d of this.defs.dependents.get(seg.id) ?? NONE) marks[d] = 1;
-      } else if (truth && seg.active && (slot![0] & ANNOUNCED) === 0) {
-        this.announce(seg, slot!, T);
+        if (seg.active) {
+          const dependents = this.defs.dependentsByIndex[i]!;
+          for (let k = 0; k < dependents.length; k++) marks[dependents[k]!] = 1;
+        }
+      } else if (truth && seg.active && (flags[i]! & ANNOUNCED) === 0) {
+        this.announce(seg, T);
       }
-      this.setNextChange(seg, this.nextChange(seg, T, truth));
+      this.setNextChange(i, this.nextChange(seg, T, truth));
     }
   }
 
@@ -344,16 +487,13 @@ class Evaluation {
       case 'not':
         return !this.evaluate(node.c, T);
       case 'agg':
-        return node.test(windowValue(node.leaf, this.leafState(node.leaf), T, node.withinMs));
+        return node.test(windowValue(node.leaf, this.leaves[node.leaf.index], T, node.withinMs));
       case 'seq':
-        return holdsSequence(node.leaf, this.leafState(node.leaf), T);
+        return holdsSequence(node.leaf, this.leaves[node.leaf.index], T);
       case 'trait':
         return node.test(valueAt(this.loadTraits(), node.parts));
-      case 'in': {
-        if (node.key === undefined) return false;
-        const slot = this.state.m[node.key];
-        return slot !== undefined && (slot[0] & MEMBER) !== 0;
-      }
+      case 'in':
+        return node.index >= 0 && this.has[node.index] === 1 && (this.flags[node.index]! & MEMBER) !== 0;
     }
   }
 
@@ -365,79 +505,90 @@ class Evaluation {
     return this.traits;
   }
 
-  /** The first instant after T at which the segment's truth differs from `truth` with no new event. */
-  private nextChange(seg: CompiledSegment, T: number, truth: boolean): number | undefined {
+  /** The first instant after T at which the segment's truth differs from `truth` with no new event (NaN: none). */
+  private nextChange(seg: CompiledSegment, T: number, truth: boolean): number {
     // Most rules can only move one way by time alone (a count above a threshold can only drop out).
-    if (seg.drift === 'none' || (truth ? seg.drift === 'up' : seg.drift === 'down')) return undefined;
+    if (seg.drift === 'none' || (truth ? seg.drift === 'up' : seg.drift === 'down')) return NaN;
     const candidates = this.candidates;
     candidates.length = 0;
-    for (const { leaf, withinMs } of seg.sources) {
-      const state = this.leafState(leaf);
+    const sources = seg.sources;
+    for (let k = 0; k < sources.length; k++) {
+      const { leaf, withinMs } = sources[k]!;
+      const state = this.leaves[leaf.index];
       if (state === undefined) continue;
       if (leaf.kind === 'sequence') sequenceChanges(leaf, state, T, candidates);
       else windowChanges(leaf, state, T, withinMs, candidates);
     }
-    if (candidates.length === 0) return undefined;
-    candidates.sort(ascending);
+    if (candidates.length === 0) return NaN;
+    if (candidates.length > 1) candidates.sort(ascending);
     let tried = 0;
     let last = NaN;
-    for (const c of candidates) {
+    for (let k = 0; k < candidates.length; k++) {
+      const c = candidates[k]!;
       if (c === last) continue;
       last = c;
       if (this.evaluate(seg.root, c) !== truth) return c;
       if (++tried >= SEARCH_LIMIT) return c;
     }
-    return undefined;
+    return NaN;
   }
 
-  private setNextChange(seg: CompiledSegment, nc: number | undefined): void {
-    const s = this.state;
-    const slot = s.m[seg.key];
-    if (!slot) {
-      if (nc !== undefined) s.m[seg.key] = [0, 0, 0, nc];
+  private setNextChange(i: number, nc: number): void {
+    if (this.has[i] === 0) {
+      if (!Number.isNaN(nc)) {
+        this.createSlot(i);
+        this.next[i] = nc;
+      }
       return;
     }
-    if (nc === undefined) {
-      if (slot.length > 3) slot.pop();
+    if (Number.isNaN(nc)) {
+      this.next[i] = NaN;
       // Nothing to remember once out and past its last transition (or never in).
-      if (slot[0] === 0 && (slot[2] === 0 || slot[1] < s.e)) delete s.m[seg.key];
+      if (this.flags[i] === 0 && (this.changes[i] === 0 || this.since[i]! < this.e)) this.removeSlot(i);
     } else {
-      slot[3] = nc;
+      this.next[i] = nc;
     }
   }
 
   private transition(seg: CompiledSegment, enter: boolean, T: number): void {
-    const s = this.state;
-    const slot: MemberSlot = s.m[seg.key] ?? (s.m[seg.key] = [0, 0, 0]);
-    slot[2] += 1;
-    const indexKey = memberIndexKey(seg.id, seg.version, this.ctx.key);
+    const i = seg.index;
+    if (this.has[i] === 0) this.createSlot(i);
+    this.changes[i]! += 1;
+    const indexKey = seg.indexPrefix + this.ctx.key;
     if (enter) {
-      slot[0] |= MEMBER;
-      slot[1] = T;
+      this.flags[i]! |= MEMBER;
+      this.since[i] = T;
       this.ctx.putIndex(indexKey, T);
       this.ctx.addToCounter(seg.key, 1);
-      if (seg.active) this.announce(seg, slot, T);
+      if (seg.active) this.announce(seg, T);
     } else {
-      slot[0] &= ~MEMBER;
-      slot[1] = T;
+      this.flags[i]! &= ~MEMBER;
+      this.since[i] = T;
       this.ctx.putIndex(indexKey, undefined);
       this.ctx.addToCounter(seg.key, -1);
-      if ((slot[0] & ANNOUNCED) !== 0) {
-        slot[0] &= ~ANNOUNCED;
-        this.emit('exit', seg.id, seg.version, T, slot[2]);
+      if ((this.flags[i]! & ANNOUNCED) !== 0) {
+        this.flags[i]! &= ~ANNOUNCED;
+        this.emit('exit', seg.id, seg.version, T, this.changes[i]!, this.seeds[i]);
       }
     }
   }
 
   /** An active version's membership becomes visible: an enter record, unless a retired version's announced membership hands over. */
-  private announce(seg: CompiledSegment, slot: MemberSlot, T: number): void {
+  private announce(seg: CompiledSegment, T: number): void {
     if (!this.opts.emit) return;
-    slot[0] |= ANNOUNCED;
+    this.flags[seg.index]! |= ANNOUNCED;
     if (this.handovers?.delete(seg.id)) return;
-    this.emit('enter', seg.id, seg.version, T, slot[2]);
+    this.emit('enter', seg.id, seg.version, T, this.changes[seg.index]!, this.seeds[seg.index]);
   }
 
-  private emit(type: 'enter' | 'exit', segmentId: string, version: number, T: number, n: number): void {
+  private emit(
+    type: 'enter' | 'exit',
+    segmentId: string,
+    version: number,
+    T: number,
+    n: number,
+    seed: Int32Array | undefined,
+  ): void {
     const profileKey = this.ctx.key;
     const record: MembershipChange = {
       kind: 'segment',
@@ -446,7 +597,7 @@ class Evaluation {
       version,
       profileKey,
       eventTimeMs: T,
-      id: changeId(segmentId, version, profileKey, type, T, n),
+      id: seed ? changeIdAfter(seed, profileKey, type, T, n) : changeId(segmentId, version, profileKey, type, T, n),
     };
     this.ctx.emit(record);
   }
@@ -457,84 +608,138 @@ class Evaluation {
    * version, or exits), and evaluate every segment at the profile's clock.
    */
   reconcileIfNeeded(): void {
-    const s = this.state;
-    if (s.d === this.defs.fingerprint) return;
-    for (const id of Object.keys(s.l)) if (!this.defs.leaves.has(id)) delete s.l[id];
+    if (this.d === this.defs.fingerprint) return;
+    // Leaves no rule uses were dropped when the state was read.
     this.handovers = new Map();
-    for (const [key, slot] of Object.entries(s.m)) {
-      if (this.defs.byKey.has(key)) continue;
-      const at = key.lastIndexOf('@');
-      const id = key.slice(0, at);
-      const version = Number(key.slice(at + 1));
-      if ((slot[0] & MEMBER) !== 0) {
+    for (const slot of this.foreign) {
+      const at = slot.key.lastIndexOf('@');
+      const id = slot.key.slice(0, at);
+      const version = Number(slot.key.slice(at + 1));
+      if ((slot.flags & MEMBER) !== 0) {
         this.ctx.putIndex(memberIndexKey(id, version, this.ctx.key), undefined);
-        this.ctx.addToCounter(key, -1);
+        this.ctx.addToCounter(slot.key, -1);
       }
-      if ((slot[0] & ANNOUNCED) !== 0) {
+      if ((slot.flags & ANNOUNCED) !== 0) {
         const previous = this.handovers.get(id);
-        if (!previous || previous.version < version) this.handovers.set(id, { version, n: slot[2] });
+        if (!previous || previous.version < version) this.handovers.set(id, { version, n: slot.n });
       }
-      delete s.m[key];
     }
-    s.d = this.defs.fingerprint;
-    this.settle(s.e, ALL);
-    for (const [id, { version, n }] of this.handovers) this.emit('exit', id, version, s.e, n + 1);
+    this.foreign = [];
+    this.d = this.defs.fingerprint;
+    this.settle(this.e, ALL);
+    for (const [id, { version, n }] of this.handovers) this.emit('exit', id, version, this.e, n + 1, undefined);
     this.handovers = undefined;
   }
 
-  mergeLeaves(other: SegmentsState, T: number): void {
-    const s = this.state;
-    for (const [id, value] of Object.entries(other.l)) {
-      const leaf = this.defs.leaves.get(id);
-      if (!leaf) continue;
-      const mine = this.leafState(leaf);
-      const merged =
+  mergeLeaves(other: readonly unknown[], T: number): void {
+    const leaves = this.leaves;
+    for (let i = 0; i < other.length; i++) {
+      const value = other[i];
+      if (value === undefined) continue;
+      const leaf = this.defs.leafList[i]!;
+      leaves[i] =
         leaf.kind === 'sequence'
-          ? mergeSequence(leaf, mine, value, T, this.opts.maxSequenceEntries)
-          : mergeWindow(leaf, mine, value, T, this.opts);
-      if (merged === undefined) delete s.l[id];
-      else s.l[id] = merged;
+          ? mergeSequence(leaf, leaves[i], value, T, this.opts.maxSequenceEntries)
+          : mergeWindow(leaf, leaves[i], value, T, this.opts);
     }
+  }
+
+  /** Every slot (foreign ones as −1 − their position), in creation order. */
+  private slotsInOrder(): readonly number[] {
+    const out = this.slotOrder;
+    out.length = 0;
+    for (let i = 0; i < this.has.length; i++) if (this.has[i] === 1) out.push(i);
+    for (let j = 0; j < this.foreign.length; j++) out.push(-1 - j);
+    if (out.length > 1) out.sort((a, b) => this.orderOf(a) - this.orderOf(b));
+    return out;
+  }
+
+  private orderOf(slot: number): number {
+    return slot >= 0 ? this.order[slot]! : this.foreign[-1 - slot]!.order;
   }
 
   /** The profile was merged into another: every membership ends (the survivor re-evaluates with the merged leaves). */
   exitAll(T: number): void {
-    const s = this.state;
-    for (const [key, slot] of Object.entries(s.m)) {
-      const seg = this.defs.byKey.get(key);
+    for (const slot of this.slotsInOrder()) {
+      const foreign = slot < 0 ? this.foreign[-1 - slot]! : undefined;
+      const seg = foreign ? undefined : this.defs.segments[slot]!;
+      const flags = foreign ? foreign.flags : this.flags[slot]!;
+      if ((flags & MEMBER) === 0) continue;
+      const key = foreign ? foreign.key : seg!.key;
       const at = key.lastIndexOf('@');
       const id = seg?.id ?? key.slice(0, at);
       const version = seg?.version ?? Number(key.slice(at + 1));
-      if ((slot[0] & MEMBER) !== 0) {
-        this.ctx.putIndex(memberIndexKey(id, version, this.ctx.key), undefined);
-        this.ctx.addToCounter(key, -1);
-        if ((slot[0] & ANNOUNCED) !== 0) this.emit('exit', id, version, T, slot[2] + 1);
-      }
+      const n = foreign ? foreign.n : this.changes[slot]!;
+      this.ctx.putIndex(memberIndexKey(id, version, this.ctx.key), undefined);
+      this.ctx.addToCounter(key, -1);
+      if ((flags & ANNOUNCED) !== 0) this.emit('exit', id, version, T, n + 1, seg ? this.seeds[slot] : undefined);
     }
-    s.m = {};
+    this.has.fill(0);
+    this.flags.fill(0);
+    this.next.fill(NaN);
+    this.foreign = [];
   }
 
   /** Re-arms the wake-up timer at the earliest pending change and stores the state. */
   finish(): void {
-    const s = this.state;
-    for (const key in s.m) {
-      const slot = s.m[key]!;
-      if (slot[0] === 0 && slot.length === 3 && slot[1] < s.e) delete s.m[key];
+    const e = this.e;
+    for (let i = 0; i < this.has.length; i++) {
+      if (this.has[i] === 1 && this.flags[i] === 0 && Number.isNaN(this.next[i]!) && this.since[i]! < e)
+        this.removeSlot(i);
     }
+    if (this.foreign.length > 0)
+      this.foreign = this.foreign.filter((slot) => !(slot.flags === 0 && Number.isNaN(slot.next) && slot.since < e));
     const next = this.nextPending();
-    if (next !== s.w) {
-      if (s.w !== undefined) this.ctx.deleteTimer(s.w, 'event', WAKE);
+    if (next !== this.w) {
+      if (this.w !== undefined) this.ctx.deleteTimer(this.w, 'event', WAKE);
       if (next !== undefined) this.ctx.registerTimer(next, 'event', WAKE);
-      if (next === undefined) delete s.w;
-      else s.w = next;
+      this.w = next;
     }
     this.store();
   }
 
-  /** Encodes the state in place (times relative to `e`) and stores it. */
+  /** Writes the state back in its stored form (times relative to `e`, leaf states shifted in place) and stores it. */
   store(): void {
-    shiftTimes(this.defs, this.state, -this.state.e);
-    this.ctx.setState(this.state);
+    const e = this.e;
+    const shift = -e;
+    const leafList = this.defs.leafList;
+    const state: SegmentsState = this.bound ?? { e, l: {}, m: {} };
+    const l = state.l;
+    for (let i = 0; i < leafList.length; i++) {
+      const leaf = leafList[i]!;
+      const value = this.leaves[i];
+      if (value === undefined) {
+        if (l[leaf.id] !== undefined) delete l[leaf.id];
+        continue;
+      }
+      shiftLeaf(leaf, value, shift);
+      l[leaf.id] = value;
+    }
+    const m: Record<string, MemberSlot> = {};
+    for (const slot of this.slotsInOrder()) {
+      const foreign = slot < 0 ? this.foreign[-1 - slot]! : undefined;
+      const flags = foreign ? foreign.flags : this.flags[slot]!;
+      const n = foreign ? foreign.n : this.changes[slot]!;
+      const since = foreign ? foreign.since : this.since[slot]!;
+      const next = foreign ? foreign.next : this.next[slot]!;
+      // A slot that never changed has no transition time.
+      const at = n !== 0 ? since + shift : since;
+      m[foreign ? foreign.key : this.defs.segments[slot]!.key] = Number.isNaN(next)
+        ? [flags, at, n]
+        : [flags, at, n, next + shift];
+    }
+    state.e = e;
+    state.m = m;
+    if (this.d === undefined) delete state.d;
+    else state.d = this.d;
+    if (this.w === undefined) delete state.w;
+    else state.w = this.w + shift;
+    if (this.x) state.x = 1;
+    else delete state.x;
+    // The leaf states now belong to the stored form.
+    this.leaves.fill(undefined);
+    this.bound = undefined;
+    this.ctx.setState(state);
   }
 }
 
@@ -555,7 +760,7 @@ export function reconcileStoredProfile(
   const run = new Evaluation(defs, opts).begin(ctx, state, encoded);
   run.reconcileIfNeeded();
   run.catchUp(T, true);
-  state.e = Math.max(state.e, T);
+  run.e = Math.max(run.e, T);
   run.finish();
 }
 
