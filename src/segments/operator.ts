@@ -246,6 +246,11 @@ class Evaluation {
   private readonly order: Float64Array;
   private created = 0;
   private foreign: ForeignSlot[] = [];
+  /** The leaf states and slot arrays as read from the bound state (written back in place when unchanged in kind). */
+  private readonly loadedLeaves: unknown[];
+  private readonly loadedSlots: (MemberSlot | undefined)[];
+  /** A slot was created or removed (or a foreign one dropped) since the bind: `m` is rebuilt in order. */
+  private slotsChanged = false;
 
   /** Per-segment "evaluate now" marks. */
   private readonly marks: Uint8Array;
@@ -268,6 +273,8 @@ class Evaluation {
     this.next = new Float64Array(segmentCount).fill(NaN);
     this.order = new Float64Array(segmentCount);
     this.leaves = new Array<unknown>(defs.leafList.length).fill(undefined);
+    this.loadedLeaves = new Array<unknown>(defs.leafList.length).fill(undefined);
+    this.loadedSlots = new Array<MemberSlot | undefined>(segmentCount).fill(undefined);
     this.sequenceMasks = new Int32Array(defs.leafList.length);
     this.seeds = seedsOf(defs);
   }
@@ -279,6 +286,9 @@ class Evaluation {
     this.tracesLoaded = false;
     this.handovers = undefined;
     this.leaves.fill(undefined);
+    this.loadedLeaves.fill(undefined);
+    this.loadedSlots.fill(undefined);
+    this.slotsChanged = false;
     this.has.fill(0);
     this.flags.fill(0);
     this.next.fill(NaN);
@@ -307,20 +317,23 @@ class Evaluation {
     this.d = state.d;
     this.x = state.x === 1;
     loadLeaves(this.defs, state, encoded, false, this.leaves);
+    for (let i = 0; i < this.leaves.length; i++) this.loadedLeaves[i] = this.leaves[i];
     for (const key in state.m) {
       const slot = state.m[key]!;
       // A slot that never changed has no transition time.
       const since = slot[2] !== 0 ? slot[1] + shift : slot[1];
-      this.addSlot(key, slot[0], since, slot[2], slot.length > 3 ? slot[3]! + shift : NaN);
+      const index = this.addSlot(key, slot[0], since, slot[2], slot.length > 3 ? slot[3]! + shift : NaN);
+      if (index >= 0) this.loadedSlots[index] = slot;
     }
     return this;
   }
 
-  private addSlot(key: string, flags: number, since: number, n: number, next: number): void {
+  /** Returns the segment index of the slot, or -1 for a foreign one. */
+  private addSlot(key: string, flags: number, since: number, n: number, next: number): number {
     const seg = this.defs.byKey.get(key);
     if (!seg) {
       this.foreign.push({ key, flags, since, n, next, order: this.created++ });
-      return;
+      return -1;
     }
     const i = seg.index;
     this.has[i] = 1;
@@ -329,9 +342,11 @@ class Evaluation {
     this.changes[i] = n;
     this.next[i] = next;
     this.order[i] = this.created++;
+    return i;
   }
 
   private createSlot(i: number): void {
+    this.slotsChanged = true;
     this.has[i] = 1;
     this.flags[i] = 0;
     this.since[i] = 0;
@@ -341,6 +356,7 @@ class Evaluation {
   }
 
   private removeSlot(i: number): void {
+    this.slotsChanged = true;
     this.has[i] = 0;
     this.flags[i] = 0;
     this.next[i] = NaN;
@@ -624,6 +640,7 @@ class Evaluation {
         if (!previous || previous.version < version) this.handovers.set(id, { version, n: slot.n });
       }
     }
+    if (this.foreign.length > 0) this.slotsChanged = true;
     this.foreign = [];
     this.d = this.defs.fingerprint;
     this.settle(this.e, ALL);
@@ -678,6 +695,7 @@ class Evaluation {
     this.flags.fill(0);
     this.next.fill(NaN);
     this.foreign = [];
+    this.slotsChanged = true;
   }
 
   /** Re-arms the wake-up timer at the earliest pending change and stores the state. */
@@ -687,8 +705,11 @@ class Evaluation {
       if (this.has[i] === 1 && this.flags[i] === 0 && Number.isNaN(this.next[i]!) && this.since[i]! < e)
         this.removeSlot(i);
     }
-    if (this.foreign.length > 0)
-      this.foreign = this.foreign.filter((slot) => !(slot.flags === 0 && Number.isNaN(slot.next) && slot.since < e));
+    if (this.foreign.length > 0) {
+      const kept = this.foreign.filter((slot) => !(slot.flags === 0 && Number.isNaN(slot.next) && slot.since < e));
+      if (kept.length !== this.foreign.length) this.slotsChanged = true;
+      this.foreign = kept;
+    }
     const next = this.nextPending();
     if (next !== this.w) {
       if (this.w !== undefined) this.ctx.deleteTimer(this.w, 'event', WAKE);
@@ -708,13 +729,58 @@ class Evaluation {
     for (let i = 0; i < leafList.length; i++) {
       const leaf = leafList[i]!;
       const value = this.leaves[i];
+      const loaded = this.loadedLeaves[i];
       if (value === undefined) {
-        if (l[leaf.id] !== undefined) delete l[leaf.id];
+        if (loaded !== undefined) delete l[leaf.id];
         continue;
       }
       shiftLeaf(leaf, value, shift);
-      l[leaf.id] = value;
+      if (value !== loaded) l[leaf.id] = value;
     }
+    if (this.bound && !this.slotsChanged) {
+      // Same slots in the same order: update their arrays in place.
+      for (let i = 0; i < this.has.length; i++) {
+        if (this.has[i] === 0) continue;
+        const slot = this.loadedSlots[i]!;
+        const n = this.changes[i]!;
+        slot[0] = this.flags[i]!;
+        slot[1] = n !== 0 ? this.since[i]! + shift : this.since[i]!;
+        slot[2] = n;
+        const next = this.next[i]!;
+        if (Number.isNaN(next)) {
+          if (slot.length > 3) slot.pop();
+        } else {
+          slot[3] = next + shift;
+        }
+      }
+      for (const foreign of this.foreign) {
+        const slot = state.m[foreign.key]!;
+        slot[0] = foreign.flags;
+        slot[1] = foreign.n !== 0 ? foreign.since + shift : foreign.since;
+        slot[2] = foreign.n;
+        if (Number.isNaN(foreign.next)) {
+          if (slot.length > 3) slot.pop();
+        } else {
+          slot[3] = foreign.next + shift;
+        }
+      }
+    } else {
+      state.m = this.buildSlots(shift);
+    }
+    state.e = e;
+    if (this.d === undefined) delete state.d;
+    else state.d = this.d;
+    if (this.w === undefined) delete state.w;
+    else state.w = this.w + shift;
+    if (this.x) state.x = 1;
+    else delete state.x;
+    // The leaf states now belong to the stored form.
+    this.leaves.fill(undefined);
+    this.bound = undefined;
+    this.ctx.setState(state);
+  }
+
+  private buildSlots(shift: number): Record<string, MemberSlot> {
     const m: Record<string, MemberSlot> = {};
     for (const slot of this.slotsInOrder()) {
       const foreign = slot < 0 ? this.foreign[-1 - slot]! : undefined;
@@ -728,18 +794,7 @@ class Evaluation {
         ? [flags, at, n]
         : [flags, at, n, next + shift];
     }
-    state.e = e;
-    state.m = m;
-    if (this.d === undefined) delete state.d;
-    else state.d = this.d;
-    if (this.w === undefined) delete state.w;
-    else state.w = this.w + shift;
-    if (this.x) state.x = 1;
-    else delete state.x;
-    // The leaf states now belong to the stored form.
-    this.leaves.fill(undefined);
-    this.bound = undefined;
-    this.ctx.setState(state);
+    return m;
   }
 }
 
