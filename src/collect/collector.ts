@@ -8,6 +8,8 @@ import { IdentityMap, type IdentityChange } from './identity-map.js';
 import { resolveCollectorOptions, type ResolvedCollectorOptions } from './options.js';
 import { scanLogTail } from './rebuild.js';
 import { SchemaRegistry } from './schema-registry.js';
+import { checkScannedMessage, RecordWriter, scannedEnvelope } from './raw-message.js';
+import type { ScannedBody } from './scan.js';
 import { formatIsoTimestamp } from './timestamp.js';
 import type {
   Collector,
@@ -51,14 +53,14 @@ interface PendingLink {
 const REPLAY_CHUNK = 500;
 
 /**
- * The log entries of one append, as JSON text until `encode()` writes them all into one buffer (one
- * allocation per append instead of one per record). A record is `head` with its closing brace
- * replaced by `tail` (the routing fields): written in place, so the serialised event is never copied
- * into a concatenated string first.
+ * The log entries of one append, as JSON (text, or bytes from the fast path) until `encode()` writes
+ * them all into one buffer (one allocation per append instead of one per record). A record is `head`
+ * with its closing brace replaced by `tail` (the routing fields): written in place, so the serialised
+ * event is never copied into a concatenated string first.
  */
 class EntryBatch {
   private readonly keys: string[] = [];
-  private readonly heads: string[] = [];
+  private readonly heads: (string | Buffer)[] = [];
   private readonly tails: string[] = [];
   private readonly times: number[] = [];
 
@@ -67,7 +69,7 @@ class EntryBatch {
   }
 
   /** `tail` replaces the last character of `head` (its `}`); '' keeps `head` whole. */
-  add(key: string, head: string, tail: string, timestampMs: number): void {
+  add(key: string, head: string | Buffer, tail: string, timestampMs: number): void {
     this.keys.push(key);
     this.heads.push(head);
     this.tails.push(tail);
@@ -77,19 +79,26 @@ class EntryBatch {
   encode(): LogEntry[] {
     const { heads, tails } = this;
     const n = heads.length;
-    const headBytes = new Array<number>(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
       const tail = tails[i]!;
-      headBytes[i] = Buffer.byteLength(heads[i]!);
-      total += headBytes[i]! + (tail === '' ? 0 : Buffer.byteLength(tail) - 1);
+      const head = heads[i]!;
+      total +=
+        (typeof head === 'string' ? Buffer.byteLength(head) : head.length) +
+        (tail === '' ? 0 : Buffer.byteLength(tail) - 1);
     }
     const slab = Buffer.allocUnsafe(total);
     const entries = new Array<LogEntry>(n);
     let offset = 0;
     for (let i = 0; i < n; i++) {
       const tail = tails[i]!;
-      let end = offset + slab.write(heads[i]!, offset, 'utf8');
+      const head = heads[i]!;
+      let end: number;
+      if (typeof head === 'string') end = offset + slab.write(head, offset, 'utf8');
+      else {
+        slab.set(head, offset);
+        end = offset + head.length;
+      }
       if (tail !== '') end += slab.write(tail, end - 1, 'utf8') - 1;
       entries[i] = { key: this.keys[i]!, value: slab.subarray(offset, end), timestampMs: this.times[i]! };
       offset = end;
@@ -275,23 +284,7 @@ class KairosCollector implements Collector {
   }
 
   prepare(messages: readonly unknown[], ctx: IngestContext): PreparedBatch {
-    if (this.closed) throw CollectErrors.create('COLLECT_CLOSED');
-    if (messages.length > this.options.maxBatchMessages) {
-      throw CollectErrors.create(
-        'COLLECT_INVALID_BATCH',
-        `A request carries at most ${this.options.maxBatchMessages} messages`,
-        {
-          details: { maxBatchMessages: this.options.maxBatchMessages, got: messages.length },
-        },
-      );
-    }
-    const bytes = ctx.bytes ?? 0;
-    if (!this.hasCapacity(bytes)) {
-      this.counters.overloaded++;
-      throw CollectErrors.create('COLLECT_OVERLOADED', undefined, {
-        details: { inFlightBytes: this.inFlightBytes, maxInFlightBytes: this.options.maxInFlightBytes },
-      });
-    }
+    this.admit(messages.length, ctx);
     const checkKeys = ctx.mayContainForbiddenKeys ?? true;
     const sentAt = parseEnvelopeSentAt(ctx.sentAt);
     const context = parseEnvelopeContext(ctx.context, this.options.maxDepth, checkKeys);
@@ -316,8 +309,43 @@ class KairosCollector implements Collector {
       invalid ?? [],
       invalid ? this.deadLetterInputs(invalid, messages, env, sentAt.sentAt) : [],
       messages.length,
-      bytes,
+      ctx.bytes ?? 0,
     );
+  }
+
+  prepareScanned(body: ScannedBody, ctx: IngestContext): PreparedBatch | undefined {
+    this.admit(body.messages, ctx);
+    const env = scannedEnvelope(body, ctx);
+    if (env === undefined) return undefined;
+    const schemas = this.registry.active ? this.registry : undefined;
+    const out = new RecordWriter(body.bytes.length + 256 * body.messages);
+    const valid = new Array<ValidMessage>(body.messages);
+    for (let i = 0; i < body.messages; i++) {
+      const checked = checkScannedMessage(body, i, env, this.options, schemas, out);
+      if (checked === undefined) return undefined;
+      valid[i] = checked;
+    }
+    return new Prepared(valid, [], [], body.messages, ctx.bytes ?? 0);
+  }
+
+  /** Request-level checks shared by both ways of preparing (they throw). */
+  private admit(messages: number, ctx: IngestContext): void {
+    if (this.closed) throw CollectErrors.create('COLLECT_CLOSED');
+    if (messages > this.options.maxBatchMessages) {
+      throw CollectErrors.create(
+        'COLLECT_INVALID_BATCH',
+        `A request carries at most ${this.options.maxBatchMessages} messages`,
+        {
+          details: { maxBatchMessages: this.options.maxBatchMessages, got: messages },
+        },
+      );
+    }
+    if (!this.hasCapacity(ctx.bytes ?? 0)) {
+      this.counters.overloaded++;
+      throw CollectErrors.create('COLLECT_OVERLOADED', undefined, {
+        details: { inFlightBytes: this.inFlightBytes, maxInFlightBytes: this.options.maxInFlightBytes },
+      });
+    }
   }
 
   async commit(batch: PreparedBatch): Promise<IngestResult> {

@@ -8,6 +8,8 @@ export { CollectErrors, MESSAGE_ERROR_CODES } from './errors.js';
 export type { CollectErrorCode, MessageErrorCode } from './errors.js';
 export { resolveCollectorOptions } from './options.js';
 export type { CollectorOptions, ResolvedCollectorOptions } from './options.js';
+export { scanRequestBody } from './scan.js';
+export type { ScannedBody } from './scan.js';
 export { SCHEMA_COLLECTION } from './schema-registry.js';
 export { computeEventTimeMs, parseIsoTimestamp } from './timestamp.js';
 export { COMPATIBILITY_MODES, COMPATIBILITY_POLICIES } from './types.js';

@@ -49,6 +49,45 @@ function parseCanonical(text: string): number {
   return Date.UTC(year, month - 1, day, hour, minute, second, ms2 * 10 + ms3);
 }
 
+function twoDigitsAt(bytes: Uint8Array, at: number): number {
+  const a = bytes[at]! - 48;
+  const b = bytes[at + 1]! - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * `parseCanonical` over the 24 ASCII bytes at `at` (the collector's fast path reads timestamps from
+ * the request bytes): epoch ms, NaN for an impossible date, -1 when the text is not in that form.
+ */
+export function parseCanonicalBytes(bytes: Uint8Array, at: number): number {
+  if (
+    bytes[at + 4] !== 45 ||
+    bytes[at + 7] !== 45 ||
+    bytes[at + 10] !== 84 ||
+    bytes[at + 13] !== 58 ||
+    bytes[at + 16] !== 58 ||
+    bytes[at + 19] !== 46 ||
+    bytes[at + 23] !== 90
+  ) {
+    return -1;
+  }
+  const century = twoDigitsAt(bytes, at);
+  const yy = twoDigitsAt(bytes, at + 2);
+  const month = twoDigitsAt(bytes, at + 5);
+  const day = twoDigitsAt(bytes, at + 8);
+  const hour = twoDigitsAt(bytes, at + 11);
+  const minute = twoDigitsAt(bytes, at + 14);
+  const second = twoDigitsAt(bytes, at + 17);
+  const ms2 = twoDigitsAt(bytes, at + 20);
+  const ms3 = bytes[at + 22]! - 48;
+  if (century < 0 || yy < 0 || ms2 < 0 || ms3 < 0 || ms3 > 9) return -1;
+  const year = century * 100 + yy;
+  if (year < 100) return -1;
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return NaN;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return NaN;
+  return Date.UTC(year, month - 1, day, hour, minute, second, ms2 * 10 + ms3);
+}
+
 /** Epoch milliseconds of an ISO-8601 date or date-time, or NaN when the text is not one. */
 export function parseIsoTimestamp(text: string): number {
   if (text.length === 24) {

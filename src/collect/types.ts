@@ -3,6 +3,7 @@ import type { EventLog } from '../log/index.js';
 import type { MetadataStore } from '../store/index.js';
 import type { MessageErrorCode } from './errors.js';
 import type { CollectorOptions, ResolvedCollectorOptions } from './options.js';
+import type { ScannedBody } from './scan.js';
 
 /** What the transport knows about a request, besides its messages. */
 export interface IngestContext {
@@ -245,6 +246,13 @@ export interface Collector {
    * the parsed request die before the append waits for the disk (less GC work under load).
    */
   prepare(messages: readonly unknown[], ctx: IngestContext): PreparedBatch;
+  /**
+   * `prepare` for a body read by `scanRequestBody` (the fast path: no JSON.parse, the client's bytes of
+   * `properties`/`context`/ids copied into the stored events). Throws the same request-level errors as
+   * `prepare`; answers undefined when any message needs the general path (an invalid one, say): the
+   * transport then parses the body and calls `prepare`. Nothing has happened when it answers undefined.
+   */
+  prepareScanned(body: ScannedBody, ctx: IngestContext): PreparedBatch | undefined;
   commit(prepared: PreparedBatch): Promise<IngestResult>;
   /** The canonical profile key of an id (identity links followed), e.g. for the profile API. */
   resolveProfileKey(ids: { readonly userId?: string; readonly anonymousId?: string }): string | undefined;

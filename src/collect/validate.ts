@@ -36,7 +36,7 @@ export interface SchemaLookup {
   lookup(event: string): CompiledSchema | undefined;
 }
 
-export interface ValidMessage {
+export interface ValidMessage<Json extends string | Buffer = string | Buffer> {
   readonly ok: true;
   readonly index: number;
   readonly messageId: string;
@@ -46,8 +46,11 @@ export interface ValidMessage {
   readonly previousId: string | undefined;
   readonly eventTimeMs: number;
   readonly receivedAtMs: number;
-  /** The stored event as JSON, without the routing fields (`profileKey`, `links`) the router adds. */
-  readonly json: string;
+  /**
+   * The stored event as JSON, without the routing fields (`profileKey`, `links`) the router adds: text
+   * from `checkMessage`, UTF-8 bytes from the fast path (`checkScannedMessage`).
+   */
+  readonly json: Json;
 }
 
 export interface InvalidMessage {
@@ -61,7 +64,7 @@ export interface InvalidMessage {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
-export type CheckedMessage = ValidMessage | InvalidMessage;
+export type CheckedMessage = ValidMessage<string> | InvalidMessage;
 
 /** Thrown inside validation only; turned into an InvalidMessage (rare path, so a throw costs nothing on the hot path). */
 class Problem extends Error {

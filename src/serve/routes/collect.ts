@@ -6,6 +6,7 @@ import {
   mayContainForbiddenKeys,
   parseContentEncoding,
   parseJsonBody,
+  scanRequestBody,
   type Collector,
   type IngestContext,
   type PreparedBatch,
@@ -211,6 +212,24 @@ export function collectRoutes(deps: CollectRoutesDeps): RouteModule {
       }
       const decoded = await decompressBody(raw, parseContentEncoding(request.headers['content-encoding']), maxBytes);
       request.body = undefined;
+      // Fast path: bodies the scanner is sure of are validated and stored from their bytes; everything
+      // else (and any body with an invalid message) is parsed and checked the general way below.
+      const scanned = scanRequestBody(decoded, {
+        single: impliedType !== undefined,
+        maxDepth: collector.options.maxDepth,
+        maxBatchMessages: collector.options.maxBatchMessages,
+      });
+      if (scanned !== undefined) {
+        if (!viaHeader) bodyPrincipal(keys, { writeKey: scanned.writeKey });
+        const ctx: IngestContext = {
+          receivedAtMs,
+          mayContainForbiddenKeys: false,
+          bytes: decoded.length,
+          ...(impliedType !== undefined ? { impliedType } : {}),
+        };
+        const prepared = collector.prepareScanned(scanned, ctx);
+        if (prepared !== undefined) return prepared;
+      }
       const { value, text } = parseJsonBody(decoded);
       if (typeof value !== 'object' || value === null || Array.isArray(value)) {
         throw CollectErrors.create('COLLECT_INVALID_BODY');
