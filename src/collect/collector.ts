@@ -60,7 +60,7 @@ const REPLAY_CHUNK = 500;
  */
 class EntryBatch {
   private readonly keys: string[] = [];
-  private readonly heads: (string | Buffer)[] = [];
+  private readonly heads: (string | Uint8Array)[] = [];
   private readonly tails: string[] = [];
   private readonly times: number[] = [];
 
@@ -69,7 +69,7 @@ class EntryBatch {
   }
 
   /** `tail` replaces the last character of `head` (its `}`); '' keeps `head` whole. */
-  add(key: string, head: string | Buffer, tail: string, timestampMs: number): void {
+  add(key: string, head: string | Uint8Array, tail: string, timestampMs: number): void {
     this.keys.push(key);
     this.heads.push(head);
     this.tails.push(tail);

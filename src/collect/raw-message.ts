@@ -27,12 +27,17 @@ const SLOT = 3;
 
 /** Stored events of one request, written back to back into as few buffers as possible. */
 export class RecordWriter {
-  private buf: Buffer;
+  /** Plain Uint8Array views: their `subarray` is much cheaper than Buffer's. */
+  private buf: Uint8Array;
+  /** The same memory as a Buffer, for its native latin1 writes. */
+  private text_: Buffer;
   private pos = 0;
   private start = 0;
 
   constructor(sizeHint: number) {
-    this.buf = Buffer.allocUnsafe(Math.max(4096, sizeHint));
+    const buf = Buffer.allocUnsafe(Math.max(4096, sizeHint));
+    this.text_ = buf;
+    this.buf = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
   }
 
   begin(): void {
@@ -40,7 +45,7 @@ export class RecordWriter {
   }
 
   /** The record written since `begin()`. */
-  end(): Buffer {
+  end(): Uint8Array {
     return this.buf.subarray(this.start, this.pos);
   }
 
@@ -49,41 +54,42 @@ export class RecordWriter {
     if (this.pos + n <= this.buf.length) return;
     const used = this.pos - this.start;
     const next = Buffer.allocUnsafe(Math.max(this.buf.length, 2 * (used + n)));
-    this.buf.copy(next, 0, this.start, this.pos);
-    this.buf = next;
+    const view = new Uint8Array(next.buffer, next.byteOffset, next.length);
+    view.set(this.buf.subarray(this.start, this.pos));
+    this.buf = view;
+    this.text_ = next;
     this.start = 0;
     this.pos = used;
   }
 
-  /** ASCII text (field names, numbers, timestamps): a loop beats a call into C++ for a few bytes. */
+  /** ASCII text (numbers, timestamps). */
   ascii(text: string): void {
-    const n = text.length;
-    this.ensure(n);
-    const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = text.charCodeAt(i);
-    this.pos = p;
+    this.ensure(text.length);
+    this.pos += this.text_.write(text, this.pos, 'latin1');
   }
 
+  /** A few bytes are copied by a loop, more by one native call. */
   bytes(src: Uint8Array): void {
     const n = src.length;
     this.ensure(n);
     const buf = this.buf;
-    let p = this.pos;
-    for (let i = 0; i < n; i++) buf[p++] = src[i]!;
-    this.pos = p;
+    if (n <= 16) {
+      let p = this.pos;
+      for (let i = 0; i < n; i++) buf[p++] = src[i]!;
+    } else buf.set(src, this.pos);
+    this.pos += n;
   }
 
   text(text: string): void {
     this.ensure(3 * text.length);
-    this.pos += this.buf.write(text, this.pos, 'utf8');
+    this.pos += this.text_.write(text, this.pos, 'utf8');
   }
 
-  copy(src: Buffer, start: number, end: number): void {
+  copy(src: Uint8Array, start: number, end: number): void {
     const n = end - start;
     this.ensure(n);
     const buf = this.buf;
-    if (n < 64) {
+    if (n <= 16) {
       let p = this.pos;
       for (let i = start; i < end; i++) buf[p++] = src[i]!;
     } else buf.set(src.subarray(start, end), this.pos);
@@ -91,14 +97,14 @@ export class RecordWriter {
   }
 
   /** `,"name":` and the field's value as the client sent it (whitespace between tokens dropped). */
-  field(name: string, src: Buffer, fields: Int32Array, slot: number): void {
-    this.ascii(name);
+  field(name: Uint8Array, src: Uint8Array, fields: Int32Array, slot: number): void {
+    this.bytes(name);
     if ((fields[slot + 2]! & SPACED) !== 0) this.copyCompact(src, fields[slot]!, fields[slot + 1]!);
     else this.copy(src, fields[slot]!, fields[slot + 1]!);
   }
 
   /** Copies a JSON value without the whitespace between its tokens (what JSON.stringify would write). */
-  copyCompact(src: Buffer, start: number, end: number): void {
+  copyCompact(src: Uint8Array, start: number, end: number): void {
     this.ensure(end - start);
     const buf = this.buf;
     let p = this.pos;
@@ -123,9 +129,9 @@ export class RecordWriter {
 /** What every message of a scanned body shares, with the parts of the stored event that are the same for all. */
 export interface ScannedEnvelope extends BatchEnvelope {
   /** `,"sentAt":"…"` of the batch (written when a message has no sentAt of its own); empty without one. */
-  readonly sentAtJson: Buffer;
+  readonly sentAtJson: Uint8Array;
   /** `,"receivedAt":"…","receivedAtMs":…}`: every stored event ends with it. */
-  readonly tail: Buffer;
+  readonly tail: Uint8Array;
 }
 
 /**
@@ -150,9 +156,9 @@ export function scannedEnvelope(body: ScannedBody, ctx: IngestContext): ScannedE
     ...sentAt,
     ...(ctx.impliedType !== undefined ? { impliedType: ctx.impliedType } : {}),
     checkForbiddenKeys: false,
-    sentAtJson: Buffer.from(sentAt !== undefined ? ',"sentAt":' + JSON.stringify(sentAt.sentAt) : ''),
-    tail: Buffer.from(
-      `,"receivedAt":${JSON.stringify(receivedAt)},"receivedAtMs":${JSON.stringify(ctx.receivedAtMs)}}`,
+    sentAtJson: new Uint8Array(Buffer.from(sentAt !== undefined ? ',"sentAt":' + JSON.stringify(sentAt.sentAt) : '')),
+    tail: new Uint8Array(
+      Buffer.from(`,"receivedAt":${JSON.stringify(receivedAt)},"receivedAtMs":${JSON.stringify(ctx.receivedAtMs)}}`),
     ),
   };
 }
@@ -168,10 +174,10 @@ export function checkScannedMessage(
   options: ResolvedCollectorOptions,
   schemas: SchemaLookup | undefined,
   out: RecordWriter,
-): ValidMessage<Buffer> | undefined {
+): ValidMessage<Uint8Array> | undefined {
   // Plain functions over (body, slot) rather than closures: this runs once per message.
   const f = body.fields;
-  const b = body.bytes;
+  const b = body.view;
   const base = index * MESSAGE_SLOTS;
 
   // messageId: the client's, else generated (a non-string one is the general path's business).
@@ -268,7 +274,7 @@ export function checkScannedMessage(
     if (schema !== undefined) {
       // Defaults declared in the schema are filled in (ajv useDefaults): validate and store that object.
       const properties: unknown = hasProperties
-        ? JSON.parse(b.toString('utf8', f[propertiesSlot], f[propertiesSlot + 1]))
+        ? JSON.parse(body.bytes.toString('utf8', f[propertiesSlot], f[propertiesSlot + 1]))
         : {};
       if (!schema.validate(properties)) return undefined;
       propertiesJson = JSON.stringify(properties);
@@ -276,30 +282,30 @@ export function checkScannedMessage(
   }
 
   out.begin();
-  out.ascii('{"messageId":');
+  out.bytes(MESSAGE_ID);
   if (clientId) out.copy(b, f[base]!, f[base + 1]!);
   else out.ascii(JSON.stringify(messageId));
-  out.ascii(TYPE_JSON[type]);
-  if (hasEvent) out.field(',"event":', b, f, eventSlot);
-  if (nameSlot >= 0) out.field(',"name":', b, f, nameSlot);
-  if (userId !== undefined) out.field(',"userId":', b, f, userSlot);
-  if (anonymousId !== undefined) out.field(',"anonymousId":', b, f, anonymousSlot);
-  if (previousId !== undefined) out.field(',"previousId":', b, f, previousSlot);
-  if (groupSlot >= 0) out.field(',"groupId":', b, f, groupSlot);
+  out.bytes(TYPE_JSON[type]);
+  if (hasEvent) out.field(K_EVENT, b, f, eventSlot);
+  if (nameSlot >= 0) out.field(K_NAME, b, f, nameSlot);
+  if (userId !== undefined) out.field(K_USER_ID, b, f, userSlot);
+  if (anonymousId !== undefined) out.field(K_ANONYMOUS_ID, b, f, anonymousSlot);
+  if (previousId !== undefined) out.field(K_PREVIOUS_ID, b, f, previousSlot);
+  if (groupSlot >= 0) out.field(K_GROUP_ID, b, f, groupSlot);
   if (propertiesJson !== undefined) {
-    out.ascii(',"properties":');
+    out.bytes(PROPERTIES);
     out.text(propertiesJson);
-  } else if (hasProperties) out.field(',"properties":', b, f, propertiesSlot);
-  if (hasTraits) out.field(',"traits":', b, f, traitsSlot);
-  if (hasContext) out.field(',"context":', b, f, contextSlot);
+  } else if (hasProperties) out.field(K_PROPERTIES, b, f, propertiesSlot);
+  if (hasTraits) out.field(K_TRAITS, b, f, traitsSlot);
+  if (hasContext) out.field(K_CONTEXT, b, f, contextSlot);
   out.ascii(
     ',"timestamp":"' +
       (eventTimeMs === env.receivedAtMs ? env.receivedAt : formatIsoTimestamp(eventTimeMs)) +
       '","eventTimeMs":' +
       String(eventTimeMs),
   );
-  if (timestampMs !== undefined && timestampMs !== eventTimeMs) out.field(',"originalTimestamp":', b, f, timestampSlot);
-  if (ownSentAtMs !== undefined) out.field(',"sentAt":', b, f, sentAtSlot);
+  if (timestampMs !== undefined && timestampMs !== eventTimeMs) out.field(K_ORIGINAL_TIMESTAMP, b, f, timestampSlot);
+  if (ownSentAtMs !== undefined) out.field(K_SENT_AT, b, f, sentAtSlot);
   else out.bytes(env.sentAtJson);
   out.bytes(env.tail);
   const json = out.end();
@@ -356,15 +362,34 @@ function checkName(body: ScannedBody, slot: number, max: number, required: boole
   return stringAt(body, slot).length <= max;
 }
 
+/** Constant bytes as plain Uint8Arrays (one element kind for every copy). */
+function latin1(text: string): Uint8Array {
+  return new Uint8Array(Buffer.from(text, 'latin1'));
+}
+
+/** Field names as written before a value copied from the request. */
+const K_ANONYMOUS_ID = latin1(',"anonymousId":');
+const K_CONTEXT = latin1(',"context":');
+const K_EVENT = latin1(',"event":');
+const K_GROUP_ID = latin1(',"groupId":');
+const K_NAME = latin1(',"name":');
+const K_ORIGINAL_TIMESTAMP = latin1(',"originalTimestamp":');
+const K_PREVIOUS_ID = latin1(',"previousId":');
+const K_PROPERTIES = latin1(',"properties":');
+const K_SENT_AT = latin1(',"sentAt":');
+const K_TRAITS = latin1(',"traits":');
+const K_USER_ID = latin1(',"userId":');
+const MESSAGE_ID = latin1('{"messageId":');
+const PROPERTIES = latin1(',"properties":');
+
 const TYPE_LIST: readonly EventType[] = ['track', 'page', 'screen', 'identify', 'alias', 'group'];
-const TYPE_BYTES = TYPE_LIST.map((type) => Buffer.from(JSON.stringify(type), 'latin1'));
-const TYPE_JSON = Object.fromEntries(TYPE_LIST.map((type) => [type, `,"type":${JSON.stringify(type)}`])) as Record<
-  EventType,
-  string
->;
+const TYPE_BYTES = TYPE_LIST.map((type) => latin1(JSON.stringify(type)));
+const TYPE_JSON = Object.fromEntries(
+  TYPE_LIST.map((type) => [type, latin1(`,"type":${JSON.stringify(type)}`)]),
+) as Record<EventType, Uint8Array>;
 
 /** The event type a `type` string names (its JSON text is `b[start, end)`), or undefined. */
-function typeAt(b: Buffer, start: number, end: number): EventType | undefined {
+function typeAt(b: Uint8Array, start: number, end: number): EventType | undefined {
   const length = end - start;
   for (let t = 0; t < TYPE_BYTES.length; t++) {
     const bytes = TYPE_BYTES[t]!;

@@ -36,7 +36,7 @@ export interface SchemaLookup {
   lookup(event: string): CompiledSchema | undefined;
 }
 
-export interface ValidMessage<Json extends string | Buffer = string | Buffer> {
+export interface ValidMessage<Json extends string | Uint8Array = string | Uint8Array> {
   readonly ok: true;
   readonly index: number;
   readonly messageId: string;
