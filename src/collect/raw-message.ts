@@ -35,7 +35,8 @@ export class RecordWriter {
   private start = 0;
 
   constructor(sizeHint: number) {
-    const buf = Buffer.allocUnsafe(Math.max(4096, sizeHint));
+    // Below 4 KiB this comes from Node's buffer pool (a single event's record, say).
+    const buf = Buffer.allocUnsafe(Math.max(256, sizeHint));
     this.text_ = buf;
     this.buf = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
   }
@@ -129,9 +130,9 @@ export class RecordWriter {
 /** What every message of a scanned body shares, with the parts of the stored event that are the same for all. */
 export interface ScannedEnvelope extends BatchEnvelope {
   /** `,"sentAt":"…"` of the batch (written when a message has no sentAt of its own); empty without one. */
-  readonly sentAtJson: Uint8Array;
+  readonly sentAtJson: string;
   /** `,"receivedAt":"…","receivedAtMs":…}`: every stored event ends with it. */
-  readonly tail: Uint8Array;
+  readonly tail: string;
 }
 
 /**
@@ -156,10 +157,8 @@ export function scannedEnvelope(body: ScannedBody, ctx: IngestContext): ScannedE
     ...sentAt,
     ...(ctx.impliedType !== undefined ? { impliedType: ctx.impliedType } : {}),
     checkForbiddenKeys: false,
-    sentAtJson: new Uint8Array(Buffer.from(sentAt !== undefined ? ',"sentAt":' + JSON.stringify(sentAt.sentAt) : '')),
-    tail: new Uint8Array(
-      Buffer.from(`,"receivedAt":${JSON.stringify(receivedAt)},"receivedAtMs":${JSON.stringify(ctx.receivedAtMs)}}`),
-    ),
+    sentAtJson: sentAt !== undefined ? ',"sentAt":' + JSON.stringify(sentAt.sentAt) : '',
+    tail: `,"receivedAt":${JSON.stringify(receivedAt)},"receivedAtMs":${JSON.stringify(ctx.receivedAtMs)}}`,
   };
 }
 
@@ -306,8 +305,8 @@ export function checkScannedMessage(
   );
   if (timestampMs !== undefined && timestampMs !== eventTimeMs) out.field(K_ORIGINAL_TIMESTAMP, b, f, timestampSlot);
   if (ownSentAtMs !== undefined) out.field(K_SENT_AT, b, f, sentAtSlot);
-  else out.bytes(env.sentAtJson);
-  out.bytes(env.tail);
+  else if (env.sentAtJson !== '') out.ascii(env.sentAtJson);
+  out.ascii(env.tail);
   const json = out.end();
   if (json.length > options.maxMessageBytes) return undefined;
   return {

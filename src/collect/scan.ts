@@ -108,6 +108,8 @@ const C_CLOSE_BRACE = 0x7d;
 const STRING_CLASS = new Uint8Array(256).fill(1);
 for (let c = 0x20; c < 0x80; c++) if (c !== C_QUOTE && c !== C_BACKSLASH) STRING_CLASS[c] = 0;
 
+let sharedKeys = new Int32Array(256);
+
 /** Thrown (and caught in `scanRequestBody`) when the body is not one the fast path takes. */
 const BAIL = new Error('fast path declined');
 
@@ -122,9 +124,10 @@ class Scanner {
    * their shortest form, `\/` is refused, and object keys must be unique and not integer-like.
    */
   strict = true;
-  private keys = new Int32Array(128);
+  /** Keys of the objects being scanned (shared: scanning is synchronous and never re-entered). */
+  private keys = sharedKeys;
   private keyTop = 0;
-  fields = new Int32Array(MESSAGE_SLOTS * 16);
+  fields: Int32Array;
   count = 0;
 
   /** The body as 32-bit words, for skipping string contents four bytes at a time. */
@@ -134,9 +137,11 @@ class Scanner {
   constructor(
     readonly b: Uint8Array,
     readonly maxDepth: number,
+    expectedMessages: number,
   ) {
     this.words = new DataView(b.buffer, b.byteOffset, b.length);
     this.lastWord = b.length - 4;
+    this.fields = new Int32Array(MESSAGE_SLOTS * expectedMessages);
   }
 
   skipWs(): void {
@@ -365,7 +370,7 @@ class Scanner {
     if (this.keyTop + 2 > keys.length) {
       const grown = new Int32Array(keys.length * 2);
       grown.set(keys);
-      this.keys = grown;
+      this.keys = sharedKeys = grown;
     }
     this.keys[this.keyTop++] = start;
     this.keys[this.keyTop++] = end;
@@ -475,7 +480,12 @@ export function scanRequestBody(raw: Buffer, options: ScanOptions): ScannedBody 
   // Text that is not valid UTF-8 goes the general way (JSON.parse sees replacement characters).
   if (!isUtf8(bytes)) return undefined;
   const view = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  const s = new Scanner(view, options.maxDepth);
+  // Realistic events are 300 B to 1 KB: start with room for one per 400 bytes (the table grows if needed).
+  const s = new Scanner(
+    view,
+    options.maxDepth,
+    options.single ? 1 : Math.min(options.maxBatchMessages, (bytes.length >> 9) + 4),
+  );
   try {
     s.skipWs();
     let sentAt = { start: 0, end: 0, info: 0 };
