@@ -425,8 +425,8 @@ class KairosCollector implements Collector {
       let waitFor: Set<Flight> | undefined;
       let fresh = 0;
       for (const m of pending) {
-        const seen = this.dedupe.get(m.messageId);
-        if (seen !== undefined && seen.state !== FlightState.failed) {
+        const seen = this.dedupe.claim(m.messageId, flight);
+        if (seen !== undefined) {
           if (seen === flight || seen.state === FlightState.done) {
             accepted++;
             this.counters.messagesDuplicate++;
@@ -437,7 +437,6 @@ class KairosCollector implements Collector {
           }
           continue;
         }
-        this.dedupe.add(m.messageId, flight);
         this.route(m, batch, links);
         fresh++;
       }
