@@ -318,7 +318,7 @@ class KairosCollector implements Collector {
     const env = scannedEnvelope(body, ctx);
     if (env === undefined) return undefined;
     const schemas = this.registry.active ? this.registry : undefined;
-    const out = new RecordWriter(body.bytes.length + 256 * body.messages);
+    const out = new RecordWriter(body.view, body.bytes.length + 256 * body.messages);
     const valid = new Array<ValidMessage>(body.messages);
     for (let i = 0; i < body.messages; i++) {
       const checked = checkScannedMessage(body, i, env, this.options, schemas, out);

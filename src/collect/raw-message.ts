@@ -25,20 +25,27 @@ import { generateMessageId, type BatchEnvelope, type SchemaLookup, type ValidMes
 
 const SLOT = 3;
 
-/** Stored events of one request, written back to back into as few buffers as possible. */
+/**
+ * Stored events of one request, written back to back. The buffer starts with a copy of the request
+ * body, so the client's bytes are copied with `copyWithin` (no view object per copy, which `set` of a
+ * `subarray` needs); source offsets are body offsets.
+ */
 export class RecordWriter {
-  /** Plain Uint8Array views: their `subarray` is much cheaper than Buffer's. */
+  /** A plain Uint8Array view: its `subarray` is much cheaper than Buffer's. */
   private buf: Uint8Array;
   /** The same memory as a Buffer, for its native latin1 writes. */
   private text_: Buffer;
-  private pos = 0;
-  private start = 0;
+  private readonly sourceBytes: number;
+  private pos: number;
+  private start: number;
 
-  constructor(sizeHint: number) {
-    // Below 4 KiB this comes from Node's buffer pool (a single event's record, say).
-    const buf = Buffer.allocUnsafe(Math.max(256, sizeHint));
-    this.text_ = buf;
-    this.buf = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  constructor(source: Uint8Array, sizeHint: number) {
+    this.sourceBytes = source.length;
+    // Below 4 KiB this comes from Node's buffer pool (a single event, say).
+    this.text_ = Buffer.allocUnsafe(source.length + Math.max(256, sizeHint));
+    this.buf = new Uint8Array(this.text_.buffer, this.text_.byteOffset, this.text_.length);
+    this.buf.set(source);
+    this.pos = this.start = source.length;
   }
 
   begin(): void {
@@ -54,13 +61,14 @@ export class RecordWriter {
   private ensure(n: number): void {
     if (this.pos + n <= this.buf.length) return;
     const used = this.pos - this.start;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length, 2 * (used + n)));
+    const next = Buffer.allocUnsafe(this.sourceBytes + Math.max(this.buf.length, 2 * (used + n)));
     const view = new Uint8Array(next.buffer, next.byteOffset, next.length);
-    view.set(this.buf.subarray(this.start, this.pos));
+    view.set(this.buf.subarray(0, this.sourceBytes));
+    view.set(this.buf.subarray(this.start, this.pos), this.sourceBytes);
     this.buf = view;
     this.text_ = next;
-    this.start = 0;
-    this.pos = used;
+    this.start = this.sourceBytes;
+    this.pos = this.sourceBytes + used;
   }
 
   /** ASCII text (numbers, timestamps). */
@@ -86,28 +94,30 @@ export class RecordWriter {
     this.pos += this.text_.write(text, this.pos, 'utf8');
   }
 
-  copy(src: Uint8Array, start: number, end: number): void {
+  /** Copies bytes `[start, end)` of the request body. */
+  copy(start: number, end: number): void {
     const n = end - start;
     this.ensure(n);
     const buf = this.buf;
     if (n <= 16) {
       let p = this.pos;
-      for (let i = start; i < end; i++) buf[p++] = src[i]!;
-    } else buf.set(src.subarray(start, end), this.pos);
+      for (let i = start; i < end; i++) buf[p++] = buf[i]!;
+    } else buf.copyWithin(this.pos, start, end);
     this.pos += n;
   }
 
   /** `,"name":` and the field's value as the client sent it (whitespace between tokens dropped). */
-  field(name: Uint8Array, src: Uint8Array, fields: Int32Array, slot: number): void {
+  field(name: Uint8Array, fields: Int32Array, slot: number): void {
     this.bytes(name);
-    if ((fields[slot + 2]! & SPACED) !== 0) this.copyCompact(src, fields[slot]!, fields[slot + 1]!);
-    else this.copy(src, fields[slot]!, fields[slot + 1]!);
+    if ((fields[slot + 2]! & SPACED) !== 0) this.copyCompact(fields[slot]!, fields[slot + 1]!);
+    else this.copy(fields[slot]!, fields[slot + 1]!);
   }
 
   /** Copies a JSON value without the whitespace between its tokens (what JSON.stringify would write). */
-  copyCompact(src: Uint8Array, start: number, end: number): void {
+  copyCompact(start: number, end: number): void {
     this.ensure(end - start);
     const buf = this.buf;
+    const src = buf;
     let p = this.pos;
     let inString = false;
     for (let i = start; i < end; i++) {
@@ -130,9 +140,22 @@ export class RecordWriter {
 /** What every message of a scanned body shares, with the parts of the stored event that are the same for all. */
 export interface ScannedEnvelope extends BatchEnvelope {
   /** `,"sentAt":"…"` of the batch (written when a message has no sentAt of its own); empty without one. */
-  readonly sentAtJson: string;
+  readonly sentAtJson: Uint8Array;
   /** `,"receivedAt":"…","receivedAtMs":…}`: every stored event ends with it. */
-  readonly tail: string;
+  readonly tail: Uint8Array;
+}
+
+const NOTHING: Uint8Array = new Uint8Array(0);
+let tailMs = Number.NaN;
+let tailBytes = NOTHING;
+
+/** `,"receivedAt":…,"receivedAtMs":…}`, encoded once per millisecond (single events share it). */
+function encodedTail(receivedAtMs: number, receivedAt: string): Uint8Array {
+  if (receivedAtMs !== tailMs) {
+    tailBytes = latin1(`,"receivedAt":${JSON.stringify(receivedAt)},"receivedAtMs":${JSON.stringify(receivedAtMs)}}`);
+    tailMs = receivedAtMs;
+  }
+  return tailBytes;
 }
 
 /**
@@ -157,8 +180,8 @@ export function scannedEnvelope(body: ScannedBody, ctx: IngestContext): ScannedE
     ...sentAt,
     ...(ctx.impliedType !== undefined ? { impliedType: ctx.impliedType } : {}),
     checkForbiddenKeys: false,
-    sentAtJson: sentAt !== undefined ? ',"sentAt":' + JSON.stringify(sentAt.sentAt) : '',
-    tail: `,"receivedAt":${JSON.stringify(receivedAt)},"receivedAtMs":${JSON.stringify(ctx.receivedAtMs)}}`,
+    sentAtJson: sentAt !== undefined ? latin1(',"sentAt":' + JSON.stringify(sentAt.sentAt)) : NOTHING,
+    tail: encodedTail(ctx.receivedAtMs, receivedAt),
   };
 }
 
@@ -282,31 +305,31 @@ export function checkScannedMessage(
 
   out.begin();
   out.bytes(MESSAGE_ID);
-  if (clientId) out.copy(b, f[base]!, f[base + 1]!);
+  if (clientId) out.copy(f[base]!, f[base + 1]!);
   else out.ascii(JSON.stringify(messageId));
   out.bytes(TYPE_JSON[type]);
-  if (hasEvent) out.field(K_EVENT, b, f, eventSlot);
-  if (nameSlot >= 0) out.field(K_NAME, b, f, nameSlot);
-  if (userId !== undefined) out.field(K_USER_ID, b, f, userSlot);
-  if (anonymousId !== undefined) out.field(K_ANONYMOUS_ID, b, f, anonymousSlot);
-  if (previousId !== undefined) out.field(K_PREVIOUS_ID, b, f, previousSlot);
-  if (groupSlot >= 0) out.field(K_GROUP_ID, b, f, groupSlot);
+  if (hasEvent) out.field(K_EVENT, f, eventSlot);
+  if (nameSlot >= 0) out.field(K_NAME, f, nameSlot);
+  if (userId !== undefined) out.field(K_USER_ID, f, userSlot);
+  if (anonymousId !== undefined) out.field(K_ANONYMOUS_ID, f, anonymousSlot);
+  if (previousId !== undefined) out.field(K_PREVIOUS_ID, f, previousSlot);
+  if (groupSlot >= 0) out.field(K_GROUP_ID, f, groupSlot);
   if (propertiesJson !== undefined) {
     out.bytes(PROPERTIES);
     out.text(propertiesJson);
-  } else if (hasProperties) out.field(K_PROPERTIES, b, f, propertiesSlot);
-  if (hasTraits) out.field(K_TRAITS, b, f, traitsSlot);
-  if (hasContext) out.field(K_CONTEXT, b, f, contextSlot);
+  } else if (hasProperties) out.field(K_PROPERTIES, f, propertiesSlot);
+  if (hasTraits) out.field(K_TRAITS, f, traitsSlot);
+  if (hasContext) out.field(K_CONTEXT, f, contextSlot);
   out.ascii(
     ',"timestamp":"' +
       (eventTimeMs === env.receivedAtMs ? env.receivedAt : formatIsoTimestamp(eventTimeMs)) +
       '","eventTimeMs":' +
       String(eventTimeMs),
   );
-  if (timestampMs !== undefined && timestampMs !== eventTimeMs) out.field(K_ORIGINAL_TIMESTAMP, b, f, timestampSlot);
-  if (ownSentAtMs !== undefined) out.field(K_SENT_AT, b, f, sentAtSlot);
-  else if (env.sentAtJson !== '') out.ascii(env.sentAtJson);
-  out.ascii(env.tail);
+  if (timestampMs !== undefined && timestampMs !== eventTimeMs) out.field(K_ORIGINAL_TIMESTAMP, f, timestampSlot);
+  if (ownSentAtMs !== undefined) out.field(K_SENT_AT, f, sentAtSlot);
+  else if (env.sentAtJson.length > 0) out.bytes(env.sentAtJson);
+  out.bytes(env.tail);
   const json = out.end();
   if (json.length > options.maxMessageBytes) return undefined;
   return {

@@ -85,7 +85,7 @@ function fastPath(
     ...(impliedType !== undefined ? { impliedType } : {}),
   });
   if (env === undefined) return undefined;
-  const out = new RecordWriter(16);
+  const out = new RecordWriter(scanned.view, 16);
   const valid: ValidMessage<Uint8Array>[] = [];
   for (let i = 0; i < scanned.messages; i++) {
     const checked = checkScannedMessage(scanned, i, env, options, schemas, out);
