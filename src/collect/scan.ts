@@ -51,13 +51,18 @@ export const NON_ASCII = 0x20;
 /** A container with whitespace between its tokens (copied without it). */
 export const SPACED = 0x40;
 
-/** Known field names by (length, first byte, last byte), unique among them: one lookup, then one comparison. */
+/**
+ * Known field names by a perfect hash of (length, first byte, last byte) into 32 slots (checked at load):
+ * one table read, then one comparison.
+ */
 const FIELD_BYTES = FIELD_NAMES.map((name) => new Uint8Array(Buffer.from(name, 'latin1')));
-const FIELD_BY_SHAPE = new Map<number, number>();
+const fieldShape = (length: number, first: number, last: number) => (length * 5 + first + last * 9) & 31;
+/** Field + 1 per shape, 0 for none. */
+const FIELD_BY_SHAPE = new Int8Array(32);
 FIELD_BYTES.forEach((bytes, field) => {
-  const shape = bytes.length * 65536 + bytes[0]! * 256 + bytes[bytes.length - 1]!;
-  if (FIELD_BY_SHAPE.has(shape)) throw new Error(`field names ${FIELD_NAMES[field]} and another share a shape`);
-  FIELD_BY_SHAPE.set(shape, field);
+  const shape = fieldShape(bytes.length, bytes[0]!, bytes[bytes.length - 1]!);
+  if (FIELD_BY_SHAPE[shape] !== 0) throw new Error(`field names ${FIELD_NAMES[field]} and another share a shape`);
+  FIELD_BY_SHAPE[shape] = field + 1;
 });
 const ENVELOPE = { batch: 0, sentAt: 1, context: 2, writeKey: 3 } as const;
 const ENVELOPE_NAMES = Object.keys(ENVELOPE).map((name) => Buffer.from(name, 'latin1'));
@@ -299,7 +304,7 @@ class Scanner {
   object(level: number): void {
     if (level > this.maxDepth) throw BAIL;
     this.pos++;
-    this.skipWs();
+    if (this.b[this.pos]! <= C_SPACE) this.skipWs();
     if (this.b[this.pos] === C_CLOSE_BRACE) {
       this.pos++;
       return;
@@ -318,14 +323,14 @@ class Scanner {
         this.addKey(base, keyStart, keyEnd, (seen & bit) !== 0);
         seen |= bit;
       }
-      this.skipWs();
+      if (this.b[this.pos]! <= C_SPACE) this.skipWs();
       this.expect(C_COLON);
-      this.skipWs();
+      if (this.b[this.pos]! <= C_SPACE) this.skipWs();
       this.value(level + 1);
-      this.skipWs();
+      if (this.b[this.pos]! <= C_SPACE) this.skipWs();
       const c = this.b[this.pos++];
       if (c === C_COMMA) {
-        this.skipWs();
+        if (this.b[this.pos]! <= C_SPACE) this.skipWs();
         continue;
       }
       if (c === C_CLOSE_BRACE) break;
@@ -379,17 +384,17 @@ class Scanner {
   array(level: number): void {
     if (level > this.maxDepth) throw BAIL;
     this.pos++;
-    this.skipWs();
+    if (this.b[this.pos]! <= C_SPACE) this.skipWs();
     if (this.b[this.pos] === C_CLOSE_BRACKET) {
       this.pos++;
       return;
     }
     for (;;) {
       this.value(level + 1);
-      this.skipWs();
+      if (this.b[this.pos]! <= C_SPACE) this.skipWs();
       const c = this.b[this.pos++];
       if (c === C_COMMA) {
-        this.skipWs();
+        if (this.b[this.pos]! <= C_SPACE) this.skipWs();
         continue;
       }
       if (c === C_CLOSE_BRACKET) break;
@@ -403,10 +408,11 @@ class Scanner {
     if ((this.stringInfo & ESCAPED) !== 0) return -1;
     const b = this.b;
     const length = end - start - 2;
-    const field = FIELD_BY_SHAPE.get(length * 65536 + b[start + 1]! * 256 + b[end - 2]!);
-    if (field === undefined) return -1;
+    const field = FIELD_BY_SHAPE[(length * 5 + b[start + 1]! + b[end - 2]! * 9) & 31]! - 1;
+    if (field < 0) return -1;
     const bytes = FIELD_BYTES[field]!;
-    for (let i = 1; i < length - 1; i++) if (b[start + 1 + i] !== bytes[i]) return -1;
+    if (bytes.length !== length) return -1;
+    for (let i = 0; i < length; i++) if (b[start + 1 + i] !== bytes[i]) return -1;
     return field;
   }
 
@@ -422,7 +428,7 @@ class Scanner {
     const base = this.count * MESSAGE_SLOTS;
     slots.fill(0, base, base + MESSAGE_SLOTS);
     this.pos++;
-    this.skipWs();
+    if (this.b[this.pos]! <= C_SPACE) this.skipWs();
     if (this.b[this.pos] === C_CLOSE_BRACE) {
       this.pos++;
       this.count++;
@@ -435,9 +441,9 @@ class Scanner {
       this.string();
       this.checkKey(keyStart, this.pos);
       const field = this.fieldOf(keyStart, this.pos);
-      this.skipWs();
+      if (this.b[this.pos]! <= C_SPACE) this.skipWs();
       this.expect(C_COLON);
-      this.skipWs();
+      if (this.b[this.pos]! <= C_SPACE) this.skipWs();
       const start = this.pos;
       // Unknown fields are dropped: only their grammar and depth matter.
       this.strict = field >= 0;
@@ -451,10 +457,10 @@ class Scanner {
         slots[slot + 1] = this.pos;
         slots[slot + 2] = kind | (kind === Kind.string ? this.stringInfo : 0) | (this.ws !== ws ? SPACED : 0);
       }
-      this.skipWs();
+      if (this.b[this.pos]! <= C_SPACE) this.skipWs();
       const c = this.b[this.pos++];
       if (c === C_COMMA) {
-        this.skipWs();
+        if (this.b[this.pos]! <= C_SPACE) this.skipWs();
         continue;
       }
       if (c === C_CLOSE_BRACE) break;
