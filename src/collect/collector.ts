@@ -79,15 +79,17 @@ class EntryBatch {
   encode(): LogEntry[] {
     const { heads, tails } = this;
     const n = heads.length;
+    const tailBytes = new Array<number>(n);
     let total = 0;
     for (let i = 0; i < n; i++) {
       const tail = tails[i]!;
       const head = heads[i]!;
-      total +=
-        (typeof head === 'string' ? Buffer.byteLength(head) : head.length) +
-        (tail === '' ? 0 : Buffer.byteLength(tail) - 1);
+      tailBytes[i] = tail === '' ? 0 : Buffer.byteLength(tail);
+      total += (typeof head === 'string' ? Buffer.byteLength(head) : head.length) + Math.max(0, tailBytes[i]! - 1);
     }
     const slab = Buffer.allocUnsafe(total);
+    // Entries are plain Uint8Array views (cheaper to make than Buffer#subarray's).
+    const view = new Uint8Array(slab.buffer, slab.byteOffset, slab.length);
     const entries = new Array<LogEntry>(n);
     let offset = 0;
     for (let i = 0; i < n; i++) {
@@ -96,11 +98,21 @@ class EntryBatch {
       let end: number;
       if (typeof head === 'string') end = offset + slab.write(head, offset, 'utf8');
       else {
-        slab.set(head, offset);
+        view.set(head, offset);
         end = offset + head.length;
       }
-      if (tail !== '') end += slab.write(tail, end - 1, 'utf8') - 1;
-      entries[i] = { key: this.keys[i]!, value: slab.subarray(offset, end), timestampMs: this.times[i]! };
+      if (tail !== '') {
+        // The tail replaces the head's closing brace. ASCII tails (the usual profile keys) by a loop.
+        if (tailBytes[i] === tail.length) {
+          for (let k = 0, at = end - 1; k < tail.length; k++, at++) view[at] = tail.charCodeAt(k);
+          end += tail.length - 1;
+        } else end += slab.write(tail, end - 1, 'utf8') - 1;
+      }
+      entries[i] = {
+        key: this.keys[i]!,
+        value: new Uint8Array(slab.buffer, slab.byteOffset + offset, end - offset),
+        timestampMs: this.times[i]!,
+      };
       offset = end;
     }
     heads.length = 0;
