@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { CoreErrors, systemClock, type Clock, type Logger } from '../core/index.js';
 import type { FetchFunction, SegmentDefinition, SegmentsOperatorOptions, WebhookDispatcherOptions } from '../segments/index.js';
@@ -21,7 +22,7 @@ export interface EngineOptions {
   secretKey?: string;
   /** Log partitions (fixed when the data dir is created). @default 4 */
   partitions?: number;
-  /** Stream worker threads; 0 runs the stream on the main thread. @default 1 */
+  /** Stream worker threads; 0 runs the stream on the main thread. @default 2 (1 on a single-core machine) */
   streamWorkers?: number;
   /** pino level. @default "info" */
   logLevel?: string;
@@ -74,7 +75,7 @@ export function resolveEngineOptions(options: EngineOptions = {}): ResolvedEngin
     writeKey: options.writeKey,
     secretKey: options.secretKey,
     partitions: options.partitions ?? 4,
-    streamWorkers: options.streamWorkers ?? 1,
+    streamWorkers: options.streamWorkers ?? Math.min(2, availableParallelism()),
     logLevel: options.logLevel ?? 'info',
     stream: options.stream ?? {},
     collector: options.collector ?? {},

@@ -21,12 +21,16 @@ export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
     ...(int('KAIROS_PARTITIONS') !== undefined ? { partitions: int('KAIROS_PARTITIONS')! } : {}),
     ...(int('KAIROS_STREAM_WORKERS') !== undefined ? { streamWorkers: int('KAIROS_STREAM_WORKERS')! } : {}),
     ...(env.KAIROS_LOG_LEVEL ? { logLevel: env.KAIROS_LOG_LEVEL } : {}),
+    recommend: env.KAIROS_RECOMMEND !== 'off',
   };
 }
 
 /** What `kairos start` runs beside the core: recommendations, and the DESIGN.md §6 segments on a first start. */
-export function embeddedCapabilities() {
-  return { extensions: [createRecommendationExtension()], segments: { seed: EXAMPLE_SEGMENTS } };
+export function embeddedCapabilities(options: { recommend?: boolean } = {}) {
+  return {
+    extensions: options.recommend === false ? [] : [createRecommendationExtension()],
+    segments: { seed: EXAMPLE_SEGMENTS },
+  };
 }
 
 export function banner(engine: RunningEngine): string {
@@ -60,12 +64,13 @@ export function registerStartCommand(program: Command): void {
     .option('--host <host>', 'HTTP host (env HOST, default 127.0.0.1)')
     .option('--data-dir <dir>', 'data directory (env KAIROS_DATA_DIR, default ./data)')
     .action(async (flags: { port?: string; host?: string; dataDir?: string }) => {
+      const { recommend, ...fromEnv } = engineOptionsFromEnv();
       const options = {
-        ...engineOptionsFromEnv(),
+        ...fromEnv,
         ...(flags.port !== undefined ? { port: Number(flags.port) } : {}),
         ...(flags.host !== undefined ? { host: flags.host } : {}),
         ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
-        ...embeddedCapabilities(),
+        ...embeddedCapabilities({ recommend }),
       };
       const engine = await startEngine(options);
       process.stdout.write(banner(engine) + '\n');
