@@ -22,7 +22,7 @@ if (!existsSync(DATA)) throw new Error(`dataset not found: ${DATA}`);
 
 const engine = await startBenchEngine();
 const auth = { basic: `Basic ${Buffer.from(`${engine.writeKey}:`).toString('base64')}`, bearer: `Bearer ${engine.secretKey}` };
-const load = startReplay(engine.url, engine.writeKey, DATA, ['--rate', String(RATE), '--shift-to-now', '--concurrency', '8', '--batch-size', '100']);
+const load = startReplay(engine.url, engine.writeKey, DATA, ['--rate', String(RATE), '--stamp-now', '--concurrency', '8', '--batch-size', '100']);
 let loadSummary = '';
 load.stdout!.on('data', (c: Buffer) => (loadSummary += c.toString()));
 await new Promise((r) => setTimeout(r, 2_000)); // let the load reach its rate
@@ -79,5 +79,5 @@ writeResults(
     { metric: 'freshness p50 (ack → visible in GET profile)', value: p50, unit: 'ms', baseline: 'ack + one GET round trip, same load', baselineValue: b50, ratio: b50 / p50 },
     { metric: 'freshness p99 (ack → visible in GET profile)', value: p99, unit: 'ms', baseline: 'ack + one GET round trip, same load', baselineValue: b99, ratio: b99 / p99, goal: 'p99 ≤ 50 ms at 10,000 events/s' },
   ],
-  `${fresh.length} probes over ${SECONDS} s while \`kairos replay\` pushed the Taobao stream at ${RATE} events/s (8 concurrent batches of 100) from another process; engine: embedded, 2 stream worker threads (the default on 2 cores). Load summary: ${loadSummary.trim() || 'replay still running when stopped'}`,
+  `${fresh.length} probes over ${SECONDS} s while \`kairos replay\` pushed the Taobao stream (stamped with the send time) at ${RATE} events/s (8 concurrent batches of 100) from another process; engine: embedded, 2 stream worker threads (the default on 2 cores). Load summary: ${loadSummary.trim() || 'replay still running when stopped'}`,
 );

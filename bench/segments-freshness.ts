@@ -45,7 +45,7 @@ const listed = (await (await fetch(`${engine.url}/v1/segments?limit=500`, { head
 const active = listed.items.filter((s) => s.activeVersion !== null).length;
 console.log(`${active} active segments`);
 
-const load = startReplay(engine.url, engine.writeKey, DATA, ['--rate', String(RATE), '--shift-to-now', '--concurrency', '8', '--batch-size', '100']);
+const load = startReplay(engine.url, engine.writeKey, DATA, ['--rate', String(RATE), '--stamp-now', '--concurrency', '8', '--batch-size', '100']);
 let loadSummary = '';
 load.stdout!.on('data', (c: Buffer) => (loadSummary += c.toString()));
 await new Promise((r) => setTimeout(r, 3_000)); // let the load reach its rate
@@ -147,5 +147,5 @@ const row = (what: string, values: number[], p: 50 | 99) => {
 writeResults(
   'segments-freshness',
   [row('SSE enter', viaSse, 50), row('SSE enter', viaSse, 99), row('GET profile shows it', viaApi, 50), row('GET profile shows it', viaApi, 99)],
-  `${probes} probe visitors (4 views each) over ${SECONDS} s (${timedOut} gave up after ${PROBE_TIMEOUT_MS / 1000} s; stream lag at the end: ${lag} records) with ${active} active segments while \`kairos replay\` pushed the Taobao stream at ${RATE} events/s (8 concurrent batches of 100) from another process; engine: embedded (\`kairos start\`), 2 stream worker threads (the default on 2 cores). Load summary: ${loadSummary.trim() || 'replay still running when stopped'}`,
+  `${probes} probe visitors (4 views each) over ${SECONDS} s (${timedOut} gave up after ${PROBE_TIMEOUT_MS / 1000} s; stream lag at the end: ${lag} records) with ${active} active segments while \`kairos replay\` pushed the Taobao stream (stamped with the send time) at ${RATE} events/s (8 concurrent batches of 100) from another process; engine: embedded (\`kairos start\`), 2 stream worker threads (the default on 2 cores). Load summary: ${loadSummary.trim() || 'replay still running when stopped'}`,
 );

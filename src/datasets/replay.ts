@@ -13,6 +13,8 @@ export interface ReplayOptions {
   readonly ratePerSecond?: number;
   /** Shift every timestamp so the first message happens at this time (ms), keeping the spacing. */
   readonly shiftToMs?: number;
+  /** Stamp every message with the time it is batched (load tests: event time follows the wall clock). */
+  readonly stampNow?: boolean;
   /** Stop after this many messages. */
   readonly limit?: number;
   /** gzip request bodies. @default false */
@@ -135,6 +137,7 @@ export async function replayToServer(messages: AsyncIterable<SegmentMessage>, op
       shiftMs ??= options.shiftToMs - t;
       message.timestamp = new Date(t + shiftMs).toISOString();
     }
+    if (options.stampNow) message.timestamp = new Date().toISOString();
     summary.messages++;
     batch.push(message);
     if (batch.length >= batchSize) await flush();

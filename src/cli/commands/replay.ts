@@ -12,6 +12,7 @@ interface ReplayFlags {
   concurrency: string;
   limit?: string;
   shiftToNow?: boolean;
+  stampNow?: boolean;
   gzip?: boolean;
   json?: boolean;
 }
@@ -30,6 +31,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--concurrency <n>', 'requests in flight', '4')
     .option('--limit <n>', 'stop after n messages')
     .option('--shift-to-now', 'move timestamps so the first event happens now (keeps spacing)')
+    .option('--stamp-now', 'stamp every event with the time it is sent (load tests: event time follows the wall clock)')
     .option('--gzip', 'gzip request bodies')
     .option('--json', 'print the summary as JSON')
     .action(async (file: string, flags: ReplayFlags) => {
@@ -49,6 +51,7 @@ export function registerReplayCommand(program: Command): void {
         concurrency: Number(flags.concurrency),
         ...(flags.limit !== undefined ? { limit: Number(flags.limit) } : {}),
         ...(flags.shiftToNow ? { shiftToMs: Date.now() } : {}),
+        ...(flags.stampNow ? { stampNow: true } : {}),
         ...(flags.gzip ? { gzip: true } : {}),
         onProgress: (s) => {
           if (!bar) return;
