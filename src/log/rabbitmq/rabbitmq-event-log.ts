@@ -279,6 +279,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
         throw LogErrors.create('LOG_UNAVAILABLE', `Partition ${w.partition} is not ready to append`, {
           details: { partition: w.partition },
         });
+      if (!(w.fenceGeneration === link.generation && !w.dirty && w.next !== undefined)) await retryPause(deadline);
     }
   }
 
@@ -545,6 +546,9 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
           for (const a of appends) this.fail(a, err);
           return;
         }
+        // Retry after a pause: an immediate retry is a microtask loop that starves the event loop
+        // (timers, sockets — the very events that would change the outcome) until the deadline.
+        await retryPause(deadline);
         continue;
       }
       // Nothing may have changed while we waited: same connection, fences held, ends known, channel sound.
@@ -567,6 +571,7 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
           this.fail(a, LogErrors.create('LOG_UNAVAILABLE', 'The RabbitMQ event log could not get ready to append'));
       appends = appends.filter((a) => !a.settled);
       if (appends.length === 0) return;
+      await retryPause(deadline);
     }
   }
 
@@ -798,4 +803,10 @@ class RabbitMqEventLogImpl implements RabbitMqEventLog {
     await Promise.all([...this.readers].map((reader) => reader.close()));
     await this.session.close();
   }
+}
+
+/** A short timer pause before retrying a not-yet-ready link (never past the deadline). */
+function retryPause(deadline: number): Promise<void> {
+  const ms = Math.max(1, Math.min(20, deadline - Date.now()));
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
