@@ -302,7 +302,9 @@ describe('demo store → engine', () => {
       });
       const started = Date.now();
       await page.getByTestId('high-intent-banner').waitFor({ state: 'visible', timeout: 30_000 });
-      await ctx.annotate(`banner shown ${Date.now() - started} ms after the 4th view's page load`);
+      const shownMs = Date.now() - started;
+      console.log(`high-intent banner shown ${shownMs} ms after the 4th view's page load`);
+      await ctx.annotate(`banner shown ${shownMs} ms after the 4th view's page load`);
       expect(navigations).toBe(0);
       expect(page.url()).toBe(url);
     });
