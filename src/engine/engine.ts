@@ -23,6 +23,7 @@ import { TaskGroup, resolveStreamOptions, type CommitReport } from '../stream/in
 import { resolveKeys } from './keys.js';
 import { resolveEngineOptions, type EngineOptions } from './options.js';
 import type { EngineContext } from './extension.js';
+import { liveRecordOf } from './distributed/outbox-feed.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { createPipeline, type PipelineConfig } from './pipeline.js';
 import { startSegments, type SegmentsWiring } from './segments.js';
@@ -109,20 +110,8 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
       streamMetrics.record(report);
       for (const listener of commitListeners) listener(report);
       for (const { value } of report.outbox) {
-        const record = value as { profileKey?: unknown; type?: unknown; segmentId?: unknown; version?: unknown; eventTimeMs?: unknown };
-        if (typeof record.profileKey === 'string' && (record.type === 'enter' || record.type === 'exit')) {
-          hub.publish({
-            profileKey: record.profileKey,
-            event: record.type,
-            data: {
-              type: record.type,
-              segmentId: record.segmentId,
-              version: record.version,
-              at: typeof record.eventTimeMs === 'number' ? new Date(record.eventTimeMs).toISOString() : null,
-              profileId: record.profileKey,
-            },
-          });
-        }
+        const live = liveRecordOf(value);
+        if (live) hub.publish(live);
       }
     };
 

@@ -291,35 +291,39 @@ export function sameCounts(a: { n: number; c: Record<string, number>; s: number 
 }
 
 /** Scans every stored profile of a namespace and compares it with the reference. */
-export async function compareProfiles(
-  namespace: string,
-  reference: BatchReference,
-  sessionCount: (p: ProfileState) => number,
-): Promise<{ profiles: number; mismatches: number; examples: unknown[]; missing: string[] }> {
+/** Every stored profile state of a deployment in Redis, as (user id, key state). */
+async function* storedProfiles(namespace: string): AsyncGenerator<{ user: string; state: KeyState }> {
   const store: RedisStateStore = await createRedisStateStore({ url: REDIS_URL, namespace });
-  const seen = new Set<string>();
-  let mismatches = 0;
-  const examples: unknown[] = [];
   try {
     let after: string | undefined;
     for (;;) {
       const page = await store.scan('s/', after === undefined ? { limit: 5_000 } : { after, limit: 5_000 });
-      for (const { key, value } of page) {
-        const user = key.slice('s/u:'.length);
-        const profile = (value as { ops: { profile?: ProfileState } }).ops.profile;
-        seen.add(user);
-        const actual = profile ? { n: profile.n, c: profile.c, s: sessionCount(profile) } : undefined;
-        const expected = reference.expected(user);
-        if (!sameCounts(actual, expected)) {
-          mismatches++;
-          if (examples.length < 5) examples.push({ user, actual, expected });
-        }
-      }
+      for (const { key, value } of page) yield { user: key.slice('s/u:'.length), state: value as KeyState };
       if (page.length < 5_000) break;
       after = page.at(-1)!.key;
     }
   } finally {
     await store.close();
+  }
+}
+
+export async function compareProfiles(
+  namespace: string,
+  reference: BatchReference,
+  sessionCount: (p: ProfileState) => number,
+): Promise<{ profiles: number; mismatches: number; examples: unknown[]; missing: string[] }> {
+  const seen = new Set<string>();
+  let mismatches = 0;
+  const examples: unknown[] = [];
+  for await (const { user, state } of storedProfiles(namespace)) {
+    const profile = state.ops.profile as ProfileState | undefined;
+    seen.add(user);
+    const actual = profile ? { n: profile.n, c: profile.c, s: sessionCount(profile) } : undefined;
+    const expected = reference.expected(user);
+    if (!sameCounts(actual, expected)) {
+      mismatches++;
+      if (examples.length < 5) examples.push({ user, actual, expected });
+    }
   }
   const missing = [...reference.users.keys()].filter((u) => !seen.has(u)).slice(0, 5);
   return { profiles: seen.size, mismatches, examples, missing };
@@ -335,33 +339,21 @@ export async function compareMemberships(
   active: ReadonlyMap<string, number>,
   expected: (ref: Reference) => string[],
 ): Promise<{ profiles: number; members: Record<string, number>; mismatches: number; examples: unknown[] }> {
-  const store: RedisStateStore = await createRedisStateStore({ url: REDIS_URL, namespace });
   let profiles = 0;
   let mismatches = 0;
   const members: Record<string, number> = {};
   const examples: unknown[] = [];
-  try {
-    let after: string | undefined;
-    for (;;) {
-      const page = await store.scan('s/', after === undefined ? { limit: 5_000 } : { after, limit: 5_000 });
-      for (const { key, value } of page) {
-        const user = key.slice('s/u:'.length);
-        const ref = reference.users.get(user);
-        if (!ref) continue;
-        profiles++;
-        const actual = segmentsOf(value as KeyState, active).map((m) => m.id);
-        for (const id of actual) members[id] = (members[id] ?? 0) + 1;
-        const want = expected(ref).sort();
-        if (actual.join(',') !== want.join(',')) {
-          mismatches++;
-          if (examples.length < 5) examples.push({ user, actual, expected: want, counts: ref.eventCounts });
-        }
-      }
-      if (page.length < 5_000) break;
-      after = page.at(-1)!.key;
+  for await (const { user, state } of storedProfiles(namespace)) {
+    const ref = reference.users.get(user);
+    if (!ref) continue;
+    profiles++;
+    const actual = segmentsOf(state, active).map((m) => m.id);
+    for (const id of actual) members[id] = (members[id] ?? 0) + 1;
+    const want = expected(ref).sort();
+    if (actual.join(',') !== want.join(',')) {
+      mismatches++;
+      if (examples.length < 5) examples.push({ user, actual, expected: want, counts: ref.eventCounts });
     }
-  } finally {
-    await store.close();
   }
   return { profiles, members, mismatches, examples };
 }

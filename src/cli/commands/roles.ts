@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { stopOnSignals } from '../signals.js';
 import { startRoles, type DistributedOptions, type Role, type RunningRoles } from '../../engine/index.js';
 import { createRecommendationExtension } from '../../recommend/index.js';
 
@@ -74,21 +75,7 @@ async function runRoles(roles: readonly Role[], flags: { port?: string; host?: s
   };
   const running = await startRoles(roles, options);
   process.stdout.write(banner(running) + '\n');
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    running.logger.info({ signal }, 'stopping');
-    void running.stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        running.logger.error({ err: error }, 'stop failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  stopOnSignals(running);
 }
 
 /** `kairos collector|worker|api|trainer`: one role of the distributed topology per process. */

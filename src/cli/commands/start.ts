@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { stopOnSignals } from '../signals.js';
 import { startEngine, type RunningEngine } from '../../engine/index.js';
 import { createRecommendationExtension } from '../../recommend/index.js';
 import { EXAMPLE_SEGMENTS } from '../../segments/index.js';
@@ -74,20 +75,6 @@ export function registerStartCommand(program: Command): void {
       };
       const engine = await startEngine(options);
       process.stdout.write(banner(engine) + '\n');
-      let stopping = false;
-      const stop = (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        engine.logger.info({ signal }, 'stopping');
-        void engine.stop().then(
-          () => process.exit(0),
-          (error: unknown) => {
-            engine.logger.error({ err: error }, 'stop failed');
-            process.exit(1);
-          },
-        );
-      };
-      process.on('SIGINT', () => stop('SIGINT'));
-      process.on('SIGTERM', () => stop('SIGTERM'));
+      stopOnSignals(engine);
     });
 }

@@ -2,7 +2,7 @@ import type { Logger } from '../../core/index.js';
 import type { LiveRecord } from '../../serve/index.js';
 import type { StateStore } from '../../store/index.js';
 
-/** The SSE shape of a segment change outbox record (the same the embedded engine publishes). */
+/** The SSE shape of a segment change outbox record (the embedded engine and the api role publish it). */
 export function liveRecordOf(value: unknown): LiveRecord | undefined {
   const record = value as { profileKey?: unknown; type?: unknown; segmentId?: unknown; version?: unknown; eventTimeMs?: unknown } | null;
   if (!record || typeof record.profileKey !== 'string' || (record.type !== 'enter' && record.type !== 'exit')) return undefined;
