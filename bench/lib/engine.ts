@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { processCpu } from './thread-cpu.js';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +33,9 @@ export async function startBenchEngine(env: Record<string, string> = {}): Promis
   const dataDir = mkdtempSync(join(tmpdir(), 'kairos-bench-engine-'));
   const writeKey = 'wk_bench';
   const secretKey = 'sk_bench';
-  const child = spawn(process.execPath, [BIN, 'start'], {
+  // BENCH_ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the engine (NODE_OPTIONS refuses --cpu-prof).
+  const nodeArgs = (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, BIN, 'start'], {
     env: { ...process.env, PORT: String(port), KAIROS_DATA_DIR: dataDir, KAIROS_WRITE_KEY: writeKey, KAIROS_SECRET_KEY: secretKey, KAIROS_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -65,4 +68,47 @@ export function startReplay(url: string, writeKey: string, file: string, args: s
   return spawn(process.execPath, [BIN, 'replay', file, '--url', url, '--write-key', writeKey, '--json', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
+}
+
+export interface SustainedLoad {
+  readonly child: ChildProcess;
+  /** The replay finished: its JSON summary and the engine's CPU over the load (all threads). */
+  readonly done: Promise<{ summary: ReplaySummaryJson; engineCpuSeconds: number; wallSeconds: number }>;
+  finished: boolean;
+}
+
+export interface ReplaySummaryJson {
+  readonly accepted: number;
+  readonly eventsPerSecond: number;
+  readonly [field: string]: unknown;
+}
+
+/**
+ * `kairos replay` at `rate` events/s for about `seconds` (the file is replayed in as many passes as it
+ * takes, later passes with new messageIds), from another process, with the events stamped at send time.
+ * The engine's CPU (every thread, from /proc) is measured from the start of the load to its end.
+ */
+export function startSustainedLoad(engine: BenchEngine, file: string, rate: number, seconds: number): SustainedLoad {
+  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+  const passes = Math.max(1, Math.ceil((rate * seconds) / lines));
+  const limit = Math.round(rate * seconds);
+  const cpuBefore = processCpu(engine.child.pid!);
+  const started = performance.now();
+  const child = startReplay(engine.url, engine.writeKey, file, ['--rate', String(rate), '--stamp-now', '--concurrency', '8', '--batch-size', '100', '--passes', String(passes), '--limit', String(limit)]);
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
+  const load: SustainedLoad = {
+    child,
+    finished: false,
+    done: new Promise((resolve, reject) => {
+      child.once('exit', (code) => {
+        load.finished = true;
+        const engineCpuSeconds = processCpu(engine.child.pid!) - cpuBefore;
+        const wallSeconds = (performance.now() - started) / 1000;
+        if (code !== 0) reject(new Error(`replay exited with ${code}: ${out}`));
+        else resolve({ summary: JSON.parse(out) as ReplaySummaryJson, engineCpuSeconds, wallSeconds });
+      });
+    }),
+  };
+  return load;
 }

@@ -122,3 +122,13 @@ export async function* readDataset(
     else stats.skipped++;
   }
 }
+
+/**
+ * Reads a dataset `passes` times (load tests that must outlast the file). Pass k > 1 suffixes every
+ * messageId with `~k`, so each pass is new events for the same profiles, not duplicates.
+ */
+export async function* readPasses(read: () => AsyncIterable<SegmentMessage>, passes: number): AsyncGenerator<SegmentMessage> {
+  for (let pass = 1; pass <= passes; pass++) {
+    for await (const message of read()) yield pass === 1 ? message : { ...message, messageId: `${message.messageId}~${pass}` };
+  }
+}

@@ -4,6 +4,7 @@ export {
   ml100kToMessage,
   ratingsCsvToMessage,
   readDataset,
+  readPasses,
   syntheticPrice,
   taobaoToMessage,
 } from './formats.js';

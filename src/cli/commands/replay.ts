@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { DATASET_FORMATS, detectFormat, readDataset, replayToServer, type DatasetFormat } from '../../datasets/index.js';
+import { DATASET_FORMATS, detectFormat, readDataset, readPasses, replayToServer, type DatasetFormat } from '../../datasets/index.js';
 
 interface ReplayFlags {
   url: string;
@@ -11,6 +11,7 @@ interface ReplayFlags {
   batchSize: string;
   concurrency: string;
   limit?: string;
+  passes: string;
   shiftToNow?: boolean;
   stampNow?: boolean;
   gzip?: boolean;
@@ -30,6 +31,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--batch-size <n>', 'messages per request', '100')
     .option('--concurrency <n>', 'requests in flight', '4')
     .option('--limit <n>', 'stop after n messages')
+    .option('--passes <n>', 'replay the file n times; later passes get new messageIds (~2, ~3…): sustained load tests', '1')
     .option('--shift-to-now', 'move timestamps so the first event happens now (keeps spacing)')
     .option('--stamp-now', 'stamp every event with the time it is sent (load tests: event time follows the wall clock)')
     .option('--gzip', 'gzip request bodies')
@@ -43,7 +45,9 @@ export function registerReplayCommand(program: Command): void {
       const startedAt = performance.now();
       const bar = process.stderr.isTTY ? new SingleBar({ format: 'replay |{bar}| {value} events  {rate} ev/s  rejected {rejected}', hideCursor: true }) : undefined;
       bar?.start(flags.limit ? Number(flags.limit) : 0, 0, { rate: 0, rejected: 0 });
-      const summary = await replayToServer(readDataset(file, format, stats), {
+      const passes = Number(flags.passes);
+      if (!Number.isInteger(passes) || passes < 1) throw new Error('--passes must be a whole number ≥ 1');
+      const summary = await replayToServer(readPasses(() => readDataset(file, format, stats), passes), {
         url: flags.url,
         writeKey,
         ratePerSecond: Number(flags.rate),

@@ -26,6 +26,13 @@ export interface RecommendationOptions {
   readonly retrainInterval?: Duration;
   /** Retrain once this many interactions arrived since the last training; 0 disables. @default 10000 */
   readonly retrainEveryInteractions?: number;
+  /**
+   * Share of the time the trainer may spend training when the interaction-count and growth triggers
+   * fire: after a training that took T, those triggers wait T × (1/share − 1). Under a steady
+   * 10,000 events/s the count trigger would otherwise retrain back to back. The first model, the
+   * interval trigger and `POST /v1/models/train` are not held back. @default 0.1
+   */
+  readonly trainerShare?: number;
   /** No model is trained before this many interactions exist. @default 1 */
   readonly minInteractions?: number;
   /** Neighbours kept per item in the serving form (item-item rows). @default 50 */
@@ -126,6 +133,7 @@ export interface ResolvedRecommendationOptions {
   readonly trainer: TrainerSettings;
   readonly retrainIntervalMs: number;
   readonly retrainEveryInteractions: number;
+  readonly trainerShare: number;
   readonly minInteractions: number;
   readonly sessionItems: number;
   readonly sessionHalfLifeMs: number;
@@ -155,7 +163,7 @@ export interface ResolvedRecommendationOptions {
 }
 
 const KNOWN = [
-  'model', 'modelOptions', 'retrainInterval', 'retrainEveryInteractions', 'minInteractions', 'neighbors', 'userCandidates',
+  'model', 'modelOptions', 'retrainInterval', 'retrainEveryInteractions', 'trainerShare', 'minInteractions', 'neighbors', 'userCandidates',
   'complements', 'complementMinWeight', 'popularItems', 'categoryItems', 'segmentItems', 'popularityHalfLife', 'sessionItems',
   'sessionHalfLife', 'sessionWeight', 'contextSessionWeight', 'cartSimilarWeight', 'segmentPopularityWeight', 'popularityWeight', 'boostSegments',
   'categoryBoost', 'excludeSeen', 'excludePurchased', 'placements', 'defaultPlacement', 'defaultN', 'maxN', 'cacheTtl',
@@ -232,6 +240,7 @@ export function resolveRecommendationOptions(partial: RecommendationOptions = {}
     trainer,
     retrainIntervalMs: duration('retrainInterval', partial.retrainInterval ?? '10m'),
     retrainEveryInteractions: num('retrainEveryInteractions', partial.retrainEveryInteractions ?? 10_000, 0, Infinity, true),
+    trainerShare: num('trainerShare', partial.trainerShare ?? 0.1, 0.001, 1),
     minInteractions: num('minInteractions', partial.minInteractions ?? 1, 1, Infinity, true),
     sessionItems: num('sessionItems', partial.sessionItems ?? 10, 0, 1000, true),
     sessionHalfLifeMs: duration('sessionHalfLife', partial.sessionHalfLife ?? '30m'),

@@ -90,6 +90,8 @@ export class RecommendationService {
   private modelInteractions = 0;
   private eventsConsumed = 0;
   private lastTrainingAtMs = 0;
+  /** Wall time of the last training (catch-up to artifact); spaces the count and growth triggers. */
+  private lastTrainingTookMs = 0;
   private lastFailureAtMs = -Infinity;
   private lastSnapshotAtMs = 0;
   private snapshotPositions: readonly number[] = [];
@@ -456,6 +458,7 @@ export class RecommendationService {
       this.snapshotPositions = [...result.positions];
       this.lastSnapshotAtMs = clock.now();
       await this.registry.retain(version);
+      this.lastTrainingTookMs = clock.now() - started;
       this.metrics.training(true, result.trainMs / 1000);
       this.deps.logger.info({ version, model: result.model, interactions: result.interactions, trainMs: Math.round(result.trainMs), metrics: result.metrics }, 'model trained and swapped in');
       return record;
@@ -525,12 +528,14 @@ export class RecommendationService {
     if (this.training || this.queuedTraining) return;
     if (now - this.lastFailureAtMs < RETRY_AFTER_FAILURE_MS) return;
     const since = this.interactionsSinceTraining;
+    // The count and growth triggers keep the trainer busy at most `trainerShare` of the time.
+    const rested = now - this.lastTrainingAtMs >= this.lastTrainingTookMs * (1 / o.trainerShare - 1);
     const due =
       (this.version === 0 && this.knownInteractions >= o.minInteractions && since > 0) ||
-      (this.version > 0 && o.retrainEveryInteractions > 0 && since >= o.retrainEveryInteractions) ||
+      (this.version > 0 && rested && o.retrainEveryInteractions > 0 && since >= o.retrainEveryInteractions) ||
       // Young data: retrain when it has grown by half since the model (a first model on a handful of
       // interactions must not serve for a whole retrain interval).
-      (this.version > 0 && since >= Math.max(GROWTH_MIN_INTERACTIONS, GROWTH_FACTOR * this.modelInteractions)) ||
+      (this.version > 0 && rested && since >= Math.max(GROWTH_MIN_INTERACTIONS, GROWTH_FACTOR * this.modelInteractions)) ||
       (this.version > 0 && o.retrainIntervalMs > 0 && since > 0 && now - this.lastTrainingAtMs >= o.retrainIntervalMs);
     if (due && this.knownInteractions >= o.minInteractions) {
       this.train().catch(() => undefined);
