@@ -138,7 +138,9 @@ async function serveHello(): Promise<void> {
 
 function startChild(role: 'engine' | 'hello', extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
   const profileDir = arg('cpu-prof');
-  const nodeArgs = role === 'engine' && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  // BENCH_ENGINE_NODE_ARGS (e.g. "--perf-basic-prof" for `perf record`) goes to the engine's node, as in bench/lib/engine.ts.
+  const extraNodeArgs = role === 'engine' ? (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
+  const nodeArgs = [...extraNodeArgs, ...(role === 'engine' && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url), '--role', role, ...extra], {
     cwd: resolve(here, '..'),
     stdio: ['ignore', 'pipe', 'inherit'],

@@ -52,15 +52,16 @@ export class LmdbStateStore implements StateStore {
       maxDbs: 8,
       mapSize: options.mapSizeBytes ?? 64 * 1024 ** 3,
       compression: false,
-      // Plain msgpack maps, not msgpackr records: profile state is full of maps keyed by data (event
-      // names, categories, item ids), and without shared structures every value would carry its record
-      // definitions inline (measured on 59k Taobao profiles: 14 µs → 6–12 µs per encode, 257 → 248 bytes).
-      // Stores written with records read back the same (checked on a 64k-key store).
-      encoder: { useRecords: false },
     });
-    this.state = this.root.openDB<unknown, string>({ name: 'state' });
-    this.control = this.root.openDB<unknown, string>({ name: 'control' });
-    this.outbox = this.root.openDB<unknown, OutboxKey>({ name: 'outbox' });
+    // Plain msgpack maps, not msgpackr records: profile state is full of maps keyed by data (event
+    // names, categories, item ids), and without shared structures every value would carry its record
+    // definitions inline (measured on 59k Taobao profiles: 14 µs → 6–12 µs per encode, 257 → 248 bytes).
+    // Stores written with records read back the same (checked on a 64k-key store). Set per database:
+    // a root `encoder` option does not reach the named databases (lmdb's types omit `encoder` here).
+    const plainMaps = (name: string) => ({ name, encoder: { useRecords: false } });
+    this.state = this.root.openDB<unknown, string>(plainMaps('state'));
+    this.control = this.root.openDB<unknown, string>(plainMaps('control'));
+    this.outbox = this.root.openDB<unknown, OutboxKey>(plainMaps('outbox'));
   }
 
   async acquire(partition: number, owner: string): Promise<PartitionState> {
