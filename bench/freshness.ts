@@ -65,9 +65,10 @@ while (!load.finished) {
   baseline.push(performance.now() - acked2);
   await new Promise((r) => setTimeout(r, 20));
 }
-const { summary, engineCpuSeconds, wallSeconds } = await load.done;
+const { summary, engineCpuSeconds, mainThreadCpuSeconds, wallSeconds } = await load.done;
 await engine.stop();
 const cpuPerEvent = (engineCpuSeconds * 1e6) / summary.accepted;
+const mainCpuPerEvent = (mainThreadCpuSeconds * 1e6) / summary.accepted;
 
 fresh.sort((a, b) => a - b);
 baseline.sort((a, b) => a - b);
@@ -88,6 +89,15 @@ writeResults(
       baselineValue: (availableParallelism() * 1e6) / summary.eventsPerSecond,
       ratio: cpuPerEvent / ((availableParallelism() * 1e6) / summary.eventsPerSecond),
       goal: 'informative: the share of the machine the engine needs at this rate (the load generator and the probes share the rest)',
+    },
+    {
+      metric: 'engine main thread CPU per event under this load',
+      value: mainCpuPerEvent,
+      unit: 'µs',
+      baseline: "one core's time per event at the achieved rate (the main thread's budget)",
+      baselineValue: 1e6 / summary.eventsPerSecond,
+      ratio: mainCpuPerEvent / (1e6 / summary.eventsPerSecond),
+      goal: 'informative: HTTP (collector acks, GET profile), log writes and the recommendation tail share this thread; near 1 it is saturated',
     },
   ],
   `${fresh.length} probes over ${wallSeconds.toFixed(1)} s of load (after ${WARMUP_SECONDS} s of warm-up) while \`kairos replay\` pushed the Taobao stream (in passes with new messageIds, stamped with the send time) at ${RATE} events/s (8 concurrent batches of 100) from another process; engine: embedded (\`kairos start\`: profiles, the 3 example segments, recommendations), 2 stream worker threads (the default on 2 cores). Load summary: ${JSON.stringify(summary)}`,

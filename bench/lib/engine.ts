@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { processCpu } from './thread-cpu.js';
+import { processCpu, threadCpu } from './thread-cpu.js';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -73,7 +73,7 @@ export function startReplay(url: string, writeKey: string, file: string, args: s
 export interface SustainedLoad {
   readonly child: ChildProcess;
   /** The replay finished: its JSON summary and the engine's CPU over the load (all threads). */
-  readonly done: Promise<{ summary: ReplaySummaryJson; engineCpuSeconds: number; wallSeconds: number }>;
+  readonly done: Promise<{ summary: ReplaySummaryJson; engineCpuSeconds: number; mainThreadCpuSeconds: number; wallSeconds: number }>;
   finished: boolean;
 }
 
@@ -92,7 +92,10 @@ export function startSustainedLoad(engine: BenchEngine, file: string, rate: numb
   const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
   const passes = Math.max(1, Math.ceil((rate * seconds) / lines));
   const limit = Math.round(rate * seconds);
-  const cpuBefore = processCpu(engine.child.pid!);
+  const pid = engine.child.pid!;
+  const mainThreadCpu = () => threadCpu(pid).get(pid)?.seconds ?? NaN;
+  const cpuBefore = processCpu(pid);
+  const mainBefore = mainThreadCpu();
   const started = performance.now();
   const child = startReplay(engine.url, engine.writeKey, file, ['--rate', String(rate), '--stamp-now', '--concurrency', '8', '--batch-size', '100', '--passes', String(passes), '--limit', String(limit)]);
   let out = '';
@@ -103,10 +106,11 @@ export function startSustainedLoad(engine: BenchEngine, file: string, rate: numb
     done: new Promise((resolve, reject) => {
       child.once('exit', (code) => {
         load.finished = true;
-        const engineCpuSeconds = processCpu(engine.child.pid!) - cpuBefore;
+        const engineCpuSeconds = processCpu(pid) - cpuBefore;
+        const mainThreadCpuSeconds = mainThreadCpu() - mainBefore;
         const wallSeconds = (performance.now() - started) / 1000;
         if (code !== 0) reject(new Error(`replay exited with ${code}: ${out}`));
-        else resolve({ summary: JSON.parse(out) as ReplaySummaryJson, engineCpuSeconds, wallSeconds });
+        else resolve({ summary: JSON.parse(out) as ReplaySummaryJson, engineCpuSeconds, mainThreadCpuSeconds, wallSeconds });
       });
     }),
   };
