@@ -9,10 +9,9 @@
  * Run: npm run build && npx tsx bench/freshness.ts [--seconds 20] [--rate 10000]. Writes bench/results/freshness.json.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { percentile, writeResults } from './lib/results.js';
-import { ROOT, startBenchEngine, startSustainedLoad } from './lib/engine.js';
+import { ROOT, engineCpuRow, startBenchEngine, startSustainedLoad } from './lib/engine.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -65,9 +64,9 @@ while (!load.finished) {
   baseline.push(performance.now() - acked2);
   await new Promise((r) => setTimeout(r, 20));
 }
-const { summary, engineCpuSeconds, mainThreadCpuSeconds, wallSeconds } = await load.done;
+const loaded = await load.done;
+const { summary, mainThreadCpuSeconds, wallSeconds } = loaded;
 await engine.stop();
-const cpuPerEvent = (engineCpuSeconds * 1e6) / summary.accepted;
 const mainCpuPerEvent = (mainThreadCpuSeconds * 1e6) / summary.accepted;
 
 fresh.sort((a, b) => a - b);
@@ -81,15 +80,7 @@ writeResults(
   [
     { metric: 'freshness p50 (ack → visible in GET profile)', value: p50, unit: 'ms', baseline: 'ack + one GET round trip, same load', baselineValue: b50, ratio: b50 / p50 },
     { metric: 'freshness p99 (ack → visible in GET profile)', value: p99, unit: 'ms', baseline: 'ack + one GET round trip, same load', baselineValue: b99, ratio: b99 / p99, goal: 'p99 ≤ 50 ms at 10,000 events/s' },
-    {
-      metric: 'engine CPU per event under this load (all threads)',
-      value: cpuPerEvent,
-      unit: 'µs',
-      baseline: `the machine's CPU per event at the achieved rate (${availableParallelism()} cores ÷ events/s)`,
-      baselineValue: (availableParallelism() * 1e6) / summary.eventsPerSecond,
-      ratio: cpuPerEvent / ((availableParallelism() * 1e6) / summary.eventsPerSecond),
-      goal: 'informative: the share of the machine the engine needs at this rate (the load generator and the probes share the rest)',
-    },
+    engineCpuRow(loaded, 'informative: the share of the machine the engine needs at this rate (the load generator and the probes share the rest)'),
     {
       metric: 'engine main thread CPU per event under this load',
       value: mainCpuPerEvent,

@@ -25,7 +25,9 @@ import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { benchEngineNodeArgs } from './lib/engine.js';
 import { percentile, round, writeResults, type BenchResult } from './lib/results.js';
+import { processCpu } from './lib/thread-cpu.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const WRITE_KEY = 'wk_bench_recommend';
@@ -138,9 +140,7 @@ async function serveHello(): Promise<void> {
 
 function startChild(role: 'engine' | 'hello', extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
   const profileDir = arg('cpu-prof');
-  // BENCH_ENGINE_NODE_ARGS (e.g. "--perf-basic-prof" for `perf record`) goes to the engine's node, as in bench/lib/engine.ts.
-  const extraNodeArgs = role === 'engine' ? (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean) : [];
-  const nodeArgs = [...extraNodeArgs, ...(role === 'engine' && profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
+  const nodeArgs = role === 'engine' ? [...benchEngineNodeArgs(), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] : [];
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url), '--role', role, ...extra], {
     cwd: resolve(here, '..'),
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -166,9 +166,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
 /** CPU time (user + system, all threads) a child process has used, from /proc (Linux). */
 function cpuMsOf(child: ChildProcess): number {
   try {
-    const fields = readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    // utime and stime are fields 14 and 15 of stat (11 and 12 after the command), in clock ticks.
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+    return processCpu(child.pid!) * 1000;
   } catch {
     return NaN;
   }

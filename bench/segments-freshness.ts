@@ -3,16 +3,16 @@
  * (4 acknowledged requests); the time from the 4th acknowledgement to (a) the `enter` of `high-intent`
  * on the visitor's SSE stream and (b) the membership in GET /v1/profiles/{id}, p50/p99, while the
  * engine runs 50 active rules and sustains 10,000 events/s of Taobao traffic replayed by another
- * process (in as many passes of the file as the run needs, so every probe is taken under load). Baseline in the same run under the same load: the 4th ack plus one GET round trip (the
- * smallest possible answer time). Goal: p99 ≤ 50 ms.
+ * process (in as many passes of the file as the run needs, so every probe is taken under load).
+ * Baseline in the same run under the same load: the 4th ack plus one GET round trip (the smallest
+ * possible answer time). Goal: p99 ≤ 50 ms.
  *
  * Run: npm run build && npx tsx bench/segments-freshness.ts [--seconds 20] [--rate 10000].
  * Writes bench/results/segments-freshness.json.
  */
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, startBenchEngine, startSustainedLoad } from './lib/engine.js';
+import { ROOT, engineCpuRow, startBenchEngine, startSustainedLoad } from './lib/engine.js';
 import { percentile, writeResults } from './lib/results.js';
 import { rules } from './lib/rules.js';
 
@@ -124,7 +124,8 @@ while (!load.finished) {
   await new Promise((r) => setTimeout(r, 20));
 }
 const lag = ((await (await fetch(`${engine.url}/readyz`)).json()) as { partitions: { lag: number | null }[] }).partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0);
-const { summary, engineCpuSeconds, wallSeconds } = await load.done;
+const loaded = await load.done;
+const { summary, wallSeconds } = loaded;
 await engine.stop();
 
 for (const list of [viaSse, viaApi, baseline]) list.sort((a, b) => a - b);
@@ -150,15 +151,7 @@ writeResults(
     row('SSE enter', viaSse, 99),
     row('GET profile shows it', viaApi, 50),
     row('GET profile shows it', viaApi, 99),
-    {
-      metric: 'engine CPU per event under this load (all threads)',
-      value: (engineCpuSeconds * 1e6) / summary.accepted,
-      unit: 'µs',
-      baseline: `the machine's CPU per event at the achieved rate (${availableParallelism()} cores ÷ events/s)`,
-      baselineValue: (availableParallelism() * 1e6) / summary.eventsPerSecond,
-      ratio: (engineCpuSeconds * 1e6) / summary.accepted / ((availableParallelism() * 1e6) / summary.eventsPerSecond),
-      goal: 'informative: above 1 the engine cannot keep up on this machine (the load generator and the probes share it too)',
-    },
+    engineCpuRow(loaded, 'informative: above 1 the engine cannot keep up on this machine (the load generator and the probes share it too)'),
   ],
   `${probes} probe visitors (4 views each) over ${wallSeconds.toFixed(1)} s of load (${timedOut} gave up after ${PROBE_TIMEOUT_MS / 1000} s; stream lag at the end: ${lag} records) with ${active} active segments while \`kairos replay\` pushed the Taobao stream (stamped with the send time) at ${RATE} events/s (8 concurrent batches of 100, passes of the file with new messageIds) from another process; engine: embedded (\`kairos start\`), 2 stream worker threads (the default on 2 cores). Load summary: ${JSON.stringify(summary)}`,
 );

@@ -1,8 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
+import type { BenchResult } from './results.js';
 import { processCpu, threadCpu } from './thread-cpu.js';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -27,15 +28,21 @@ export interface BenchEngine {
   stop(): Promise<void>;
 }
 
+/**
+ * Extra node flags for a benchmark's engine process, from BENCH_ENGINE_NODE_ARGS (e.g. "--cpu-prof
+ * --cpu-prof-dir=/tmp/prof" or "--perf-basic-prof"; NODE_OPTIONS refuses --cpu-prof).
+ */
+export function benchEngineNodeArgs(): string[] {
+  return (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 /** `kairos start` from the build (npm run build first) in its own process and data dir. */
 export async function startBenchEngine(env: Record<string, string> = {}): Promise<BenchEngine> {
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'kairos-bench-engine-'));
   const writeKey = 'wk_bench';
   const secretKey = 'sk_bench';
-  // BENCH_ENGINE_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the engine (NODE_OPTIONS refuses --cpu-prof).
-  const nodeArgs = (process.env.BENCH_ENGINE_NODE_ARGS ?? '').split(' ').filter(Boolean);
-  const child = spawn(process.execPath, [...nodeArgs, BIN, 'start'], {
+  const child = spawn(process.execPath, [...benchEngineNodeArgs(), BIN, 'start'], {
     env: { ...process.env, PORT: String(port), KAIROS_DATA_DIR: dataDir, KAIROS_WRITE_KEY: writeKey, KAIROS_SECRET_KEY: secretKey, KAIROS_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -71,7 +78,6 @@ export function startReplay(url: string, writeKey: string, file: string, args: s
 }
 
 export interface SustainedLoad {
-  readonly child: ChildProcess;
   /** The replay finished: its JSON summary and the engine's CPU over the load (all threads). */
   readonly done: Promise<{ summary: ReplaySummaryJson; engineCpuSeconds: number; mainThreadCpuSeconds: number; wallSeconds: number }>;
   finished: boolean;
@@ -93,7 +99,7 @@ export function startSustainedLoad(engine: BenchEngine, file: string, rate: numb
   const passes = Math.max(1, Math.ceil((rate * seconds) / lines));
   const limit = Math.round(rate * seconds);
   const pid = engine.child.pid!;
-  const mainThreadCpu = () => threadCpu(pid).get(pid)?.seconds ?? NaN;
+  const mainThreadCpu = () => threadCpu(pid, pid);
   const cpuBefore = processCpu(pid);
   const mainBefore = mainThreadCpu();
   const started = performance.now();
@@ -101,7 +107,6 @@ export function startSustainedLoad(engine: BenchEngine, file: string, rate: numb
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   const load: SustainedLoad = {
-    child,
     finished: false,
     done: new Promise((resolve, reject) => {
       child.once('exit', (code) => {
@@ -115,4 +120,22 @@ export function startSustainedLoad(engine: BenchEngine, file: string, rate: numb
     }),
   };
   return load;
+}
+
+/**
+ * The engine's CPU per event over a sustained load beside the machine's CPU per event at the achieved
+ * rate (cores ÷ events/s): the share of the machine the engine needs, whatever else runs on it.
+ */
+export function engineCpuRow(load: { summary: ReplaySummaryJson; engineCpuSeconds: number }, goal: string): BenchResult {
+  const value = (load.engineCpuSeconds * 1e6) / load.summary.accepted;
+  const budget = (availableParallelism() * 1e6) / load.summary.eventsPerSecond;
+  return {
+    metric: 'engine CPU per event under this load (all threads)',
+    value,
+    unit: 'µs',
+    baseline: `the machine's CPU per event at the achieved rate (${availableParallelism()} cores ÷ events/s)`,
+    baselineValue: budget,
+    ratio: value / budget,
+    goal,
+  };
 }
