@@ -40,13 +40,7 @@ function parseCanonical(text: string): number {
   const minute = twoDigits(text, 14);
   const second = twoDigits(text, 17);
   const ms2 = twoDigits(text, 20);
-  const ms3 = text.charCodeAt(22) - 48;
-  if (century < 0 || yy < 0 || ms2 < 0 || ms3 < 0 || ms3 > 9) return -1;
-  const year = century * 100 + yy;
-  if (year < 100) return -1;
-  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return NaN;
-  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) return NaN;
-  return Date.UTC(year, month - 1, day, hour, minute, second, ms2 * 10 + ms3);
+  return canonicalFields(century, yy, month, day, hour, minute, second, ms2, text.charCodeAt(22) - 48);
 }
 
 function twoDigitsAt(bytes: Uint8Array, at: number): number {
@@ -79,7 +73,11 @@ export function parseCanonicalBytes(bytes: Uint8Array, at: number): number {
   const minute = twoDigitsAt(bytes, at + 14);
   const second = twoDigitsAt(bytes, at + 17);
   const ms2 = twoDigitsAt(bytes, at + 20);
-  const ms3 = bytes[at + 22]! - 48;
+  return canonicalFields(century, yy, month, day, hour, minute, second, ms2, bytes[at + 22]! - 48);
+}
+
+/** The digits of a canonical timestamp (−1 where a pair was not two digits) → epoch ms, NaN, or −1. */
+function canonicalFields(century: number, yy: number, month: number, day: number, hour: number, minute: number, second: number, ms2: number, ms3: number): number {
   if (century < 0 || yy < 0 || ms2 < 0 || ms3 < 0 || ms3 > 9) return -1;
   const year = century * 100 + yy;
   if (year < 100) return -1;
