@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEngine, type RunningEngine } from '../../src/engine/index.js';
 import { createRecommendationExtension, type RecommendationOptions } from '../../src/recommend/index.js';
+import type { SegmentDefinition } from '../../src/segments/index.js';
 
 export const WRITE_KEY = 'wk_recommend_test';
 export const SECRET_KEY = 'sk_recommend_test';
@@ -47,6 +48,8 @@ export interface HarnessOptions {
   readonly streamWorkers?: number;
   readonly dir?: string;
   readonly partitions?: number;
+  /** Segments defined when the data dir is new (the engine's `segments.seed`). */
+  readonly segments?: readonly SegmentDefinition[];
 }
 
 export function tempDir(): string {
@@ -84,6 +87,7 @@ export async function startRecommendEngine(options: HarnessOptions = {}): Promis
     partitions: options.partitions ?? 2,
     streamWorkers: options.streamWorkers ?? 0,
     logLevel: 'warn',
+    ...(options.segments ? { segments: { seed: options.segments } } : {}),
   };
   const engine = await startEngine({ ...base, extensions: [createRecommendationExtension(options.recommend)] });
   const url = engine.url;

@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProfileState } from '../../src/profiles/index.js';
-import type { KeyState } from '../../src/stream/index.js';
+import type { SegmentDefinition } from '../../src/segments/index.js';
 import { identify, startRecommendEngine, track, type RecommendHarness, type RecommendationBody } from './recommend-harness.js';
 
 /**
@@ -18,14 +17,11 @@ const C = ['c1', 'c2', 'c3', 'c4', 'c5', 'c6'];
 const CATEGORY: Record<string, string> = { a: 'shoes', b: 'hats', c: 'bags', m: 'shoes', h: 'hats', s: 'shoes' };
 const categoryOf = (item: string) => CATEGORY[item[0]!]!;
 
-/** Test segments read from traits (the segments operator is not in the engine pipeline yet). */
-function segmentsOf(state: KeyState): { id: string }[] {
-  const traits = (state.ops.profile as ProfileState | undefined)?.tr ?? {};
-  const out: { id: string }[] = [];
-  if (typeof traits.segment === 'string') out.push({ id: traits.segment });
-  if (traits.intent === 'high') out.push({ id: 'high-intent' });
-  return out;
-}
+/** Trait segments: the segments operator announces enters, the recommendation extension learns them. */
+const SEGMENTS: SegmentDefinition[] = [
+  { id: 'vip', name: 'VIP', condition: { trait: 'segment', eq: 'vip' } },
+  { id: 'high-intent', name: 'High intent (from a trait here)', condition: { trait: 'intent', eq: 'high' } },
+];
 
 const ids = (body: RecommendationBody) => body.items.map((i) => i.itemId);
 
@@ -51,8 +47,8 @@ describe('live recommendations in the engine', () => {
         retrainInterval: 0,
         retrainEveryInteractions: 0,
         categoryBoost: 1,
-        segmentsOf,
       },
+      segments: SEGMENTS,
     });
     const batch: Record<string, unknown>[] = [];
     const view = (userId: string, item: string) => {
@@ -249,7 +245,7 @@ describe('live recommendations in the engine', () => {
 
     const dir = h.dir;
     await h.stop(false);
-    h = await startRecommendEngine({ dir, recommend: { minInteractions: 1e9, retrainInterval: 0, retrainEveryInteractions: 0, categoryBoost: 1, segmentsOf } });
+    h = await startRecommendEngine({ dir, recommend: { minInteractions: 1e9, retrainInterval: 0, retrainEveryInteractions: 0, categoryBoost: 1 }, segments: SEGMENTS });
     // Served at once from the registry: same version, same list, no training.
     const after = await recommend({ anonymousId: 'restart-visitor', placement: 'product', itemId: 'a3', n: 4 });
     expect(after.body.model).toEqual({ name: 'sar', version: 2 });

@@ -1,25 +1,19 @@
-import type { KeyState } from '../../stream/index.js';
-import type { SegmentRef } from './options.js';
-
 /**
- * Which profiles are in which live segment, learned from the profiles the stream changes (onCommit
- * changedKeys, read back in the background) and from the profiles requests read anyway. The
- * trainer turns it into "popular among the members of segment S" lists for cold start.
+ * Which profiles are in which live segment, for segment popularity: learned from the enter/exit
+ * records the segments operator commits (onCommit outbox, in commit order; no profile state is read
+ * back) and from the profiles requests read anyway. The trainer turns it into "popular among the
+ * members of segment S" lists for cold start.
  */
 export class MembershipTracker {
-  private readonly pending = new Set<string>();
   private readonly members = new Map<string, readonly string[]>();
-  private flushing: Promise<void> | undefined;
 
-  constructor(
-    private readonly read: (profileKeys: readonly string[]) => Promise<readonly (KeyState | undefined)[]>,
-    private readonly segmentsOf: (state: KeyState) => readonly SegmentRef[],
-    private readonly maxProfiles = 1_000_000,
-    private readonly chunk = 512,
-  ) {}
+  constructor(private readonly maxProfiles = 1_000_000) {}
 
-  changed(profileKeys: readonly string[]): void {
-    for (const key of profileKeys) this.pending.add(key);
+  /** An enter (or exit) of an active segment version, as committed by the stream. */
+  apply(profileKey: string, segmentId: string, entered: boolean): void {
+    const current = this.members.get(profileKey) ?? [];
+    if (current.includes(segmentId) === entered) return;
+    this.set(profileKey, entered ? [...current, segmentId] : current.filter((id) => id !== segmentId));
   }
 
   /** A request read this profile's state and found these segments. */
@@ -27,20 +21,8 @@ export class MembershipTracker {
     this.set(profileKey, segments);
   }
 
-  get pendingCount(): number {
-    return this.pending.size;
-  }
-
   get size(): number {
     return this.members.size;
-  }
-
-  /** Reads every pending profile (in chunks, yielding between them); concurrent calls share one pass. */
-  flush(): Promise<void> {
-    this.flushing ??= this.run().finally(() => {
-      this.flushing = undefined;
-    });
-    return this.flushing;
   }
 
   /** segment id → member profile keys. */
@@ -54,23 +36,6 @@ export class MembershipTracker {
       }
     }
     return out;
-  }
-
-  private async run(): Promise<void> {
-    while (this.pending.size > 0) {
-      const keys: string[] = [];
-      for (const key of this.pending) {
-        keys.push(key);
-        this.pending.delete(key);
-        if (keys.length >= this.chunk) break;
-      }
-      const states = await this.read(keys);
-      keys.forEach((key, index) => {
-        const state = states[index];
-        this.set(key, state && state.sealedInto === undefined ? this.segmentsOf(state).map((s) => s.id) : []);
-      });
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
   }
 
   private set(key: string, segments: readonly string[]): void {

@@ -1,5 +1,4 @@
 import { parseDuration, type Duration } from '../../core/index.js';
-import type { KeyState } from '../../stream/index.js';
 import { RecommendErrors } from '../errors.js';
 import { resolveModelOptions } from '../options.js';
 import { isModelName, MODEL_NAMES, type ModelName } from '../types.js';
@@ -7,11 +6,6 @@ import { isModelName, MODEL_NAMES, type ModelName } from '../types.js';
 /** What a placement does: user recommendations, item-to-item, or complements of a cart. */
 export const PLACEMENT_KINDS = ['home', 'product', 'cart'] as const;
 export type PlacementKind = (typeof PLACEMENT_KINDS)[number];
-
-/** A live segment membership as the segments capability reports it (only `id` is read). */
-export interface SegmentRef {
-  readonly id: string;
-}
 
 /**
  * Options of the recommendation extension (`createRecommendationExtension`): the trainer, the
@@ -103,13 +97,8 @@ export interface RecommendationOptions {
   readonly tickInterval?: Duration;
   /** Save the interaction table and cursors this often (also after every training and at stop). @default '5m' */
   readonly snapshotInterval?: Duration;
-  /** Learn segment memberships from changed profiles, for segment popularity. @default true */
+  /** Learn segment memberships from the segments' enter/exit records, for segment popularity. @default true */
   readonly segmentPopularity?: boolean;
-  /**
-   * Live segment memberships of a stored profile state. @default segmentsOf of the segments
-   * capability (memberships the segments operator keeps in the profile's key state).
-   */
-  readonly segmentsOf?: (state: KeyState) => readonly SegmentRef[];
 }
 
 /** The options the trainer worker needs (plain data: they cross the thread boundary). */
@@ -159,7 +148,6 @@ export interface ResolvedRecommendationOptions {
   readonly tickIntervalMs: number;
   readonly snapshotIntervalMs: number;
   readonly segmentPopularity: boolean;
-  readonly segmentsOf: ((state: KeyState) => readonly SegmentRef[]) | undefined;
 }
 
 const KNOWN = [
@@ -168,7 +156,7 @@ const KNOWN = [
   'sessionHalfLife', 'sessionWeight', 'contextSessionWeight', 'cartSimilarWeight', 'segmentPopularityWeight', 'popularityWeight', 'boostSegments',
   'categoryBoost', 'excludeSeen', 'excludePurchased', 'placements', 'defaultPlacement', 'defaultN', 'maxN', 'cacheTtl',
   'cacheMaxEntries', 'impressionsKept', 'evaluate', 'holdoutFraction', 'maxHoldout', 'keepVersions', 'readBatch',
-  'pollInterval', 'tickInterval', 'snapshotInterval', 'segmentPopularity', 'segmentsOf',
+  'pollInterval', 'tickInterval', 'snapshotInterval', 'segmentPopularity',
 ];
 
 export const DEFAULT_PLACEMENTS: Readonly<Record<string, PlacementKind>> = Object.freeze({
@@ -219,7 +207,6 @@ export function resolveRecommendationOptions(partial: RecommendationOptions = {}
   if (placements[defaultPlacement] === undefined) invalid('defaultPlacement', defaultPlacement, 'must name a placement');
   const boostSegments = partial.boostSegments ?? ['high-intent'];
   if (!Array.isArray(boostSegments) || boostSegments.some((s) => typeof s !== 'string')) invalid('boostSegments', boostSegments, 'must be a list of segment ids');
-  if (partial.segmentsOf !== undefined && typeof partial.segmentsOf !== 'function') invalid('segmentsOf', '[value]', 'must be a function');
   const maxN = num('maxN', partial.maxN ?? 100, 1, 1000, true);
   const trainer: TrainerSettings = Object.freeze({
     model,
@@ -266,6 +253,5 @@ export function resolveRecommendationOptions(partial: RecommendationOptions = {}
     tickIntervalMs: Math.max(10, duration('tickInterval', partial.tickInterval ?? '250ms')),
     snapshotIntervalMs: duration('snapshotInterval', partial.snapshotInterval ?? '5m'),
     segmentPopularity: bool('segmentPopularity', partial.segmentPopularity ?? true),
-    segmentsOf: partial.segmentsOf,
   });
 }

@@ -5,9 +5,9 @@ import type { Registry } from 'prom-client';
 import { anonymousKey, userKey, type Clock, type KairosEvent, type Logger } from '../../core/index.js';
 import type { EventLog } from '../../log/index.js';
 import { PROFILE_OPERATOR, type ProfileReader, type ProfileState } from '../../profiles/index.js';
-import { segmentsOf as storedSegmentsOf } from '../../segments/index.js';
+import { isMembershipChange, segmentsOf } from '../../segments/index.js';
 import type { MetadataStore, StateStore } from '../../store/index.js';
-import { stateKey, type CommitReport, type KeyState } from '../../stream/index.js';
+import type { CommitReport } from '../../stream/index.js';
 import type { ModelArtifact } from '../types.js';
 import type { SegmentMembers } from './build-serving.js';
 import { RecommendationCache } from './cache.js';
@@ -22,7 +22,7 @@ import { LiveScorer, type ScoreInput, type ScoreWeights } from './live-scorer.js
 import { MembershipTracker } from './membership.js';
 import { RecommendMetrics } from './metrics.js';
 import { ModelRegistry } from './model-registry.js';
-import type { ResolvedRecommendationOptions, SegmentRef } from './options.js';
+import type { ResolvedRecommendationOptions } from './options.js';
 import { ServingModel } from './serving-model.js';
 import { InteractionTail } from './tail.js';
 import { TrainerClient, type ReadyReply } from './trainer-client.js';
@@ -80,7 +80,6 @@ export class RecommendationService {
   private readonly tail: InteractionTail;
   private readonly trainer: TrainerClient;
   private readonly weights: ScoreWeights;
-  private readonly segmentsOf: (state: KeyState) => readonly SegmentRef[];
   private readonly modelsDir: string;
   private sentUsers = 0;
   private sentItems = 0;
@@ -122,13 +121,7 @@ export class RecommendationService {
     this.metrics = new RecommendMetrics(deps.metrics);
     this.modelsDir = join(deps.dataDir, 'models');
     this.registry = new ModelRegistry(deps.metadata, deps.dataDir, o.keepVersions, deps.logger);
-    this.segmentsOf = o.segmentsOf ?? ((state) => storedSegmentsOf(state));
-    this.memberships = o.segmentPopularity
-      ? new MembershipTracker(
-          async (keys) => (await deps.state.getMany(keys.map(stateKey))) as (KeyState | undefined)[],
-          this.segmentsOf,
-        )
-      : undefined;
+    this.memberships = o.segmentPopularity ? new MembershipTracker() : undefined;
     this.tail = new InteractionTail({
       log: deps.log,
       users: this.users,
@@ -199,12 +192,14 @@ export class RecommendationService {
     await this.trainer.stop();
   }
 
-  /** After every stream commit: lists of changed profiles are stale; their memberships may have moved. */
+  /** After every stream commit: lists of changed profiles are stale; segment enters and exits move memberships. */
   onCommit(report: CommitReport): void {
-    const keys = report.changedKeys;
-    if (keys.length === 0) return;
-    for (const key of keys) this.cache.invalidate(key);
-    this.memberships?.changed(keys);
+    for (const key of report.changedKeys) this.cache.invalidate(key);
+    if (this.memberships) {
+      for (const { value } of report.outbox) {
+        if (isMembershipChange(value)) this.memberships.apply(value.profileKey, value.segmentId, value.type === 'enter');
+      }
+    }
   }
 
   // ---- serving -----------------------------------------------------------------------------------
@@ -233,7 +228,7 @@ export class RecommendationService {
         if (fresh) return this.respond(hit.itemsJson, hit.count, hit.source, q, model, nowMs);
       }
       const key = found?.key ?? (requestKey !== undefined ? this.resolveAlias(requestKey) : undefined);
-      const segments = found && found.state.sealedInto === undefined ? this.segmentsOf(found.state).map((s) => s.id) : [];
+      const segments = found && found.state.sealedInto === undefined ? segmentsOf(found.state).map((s) => s.id) : [];
       if (found) this.memberships?.observe(found.key, segments);
       const out = scorer.score(this.scoreInput(q, model, key, profile, segments));
       const ids = this.items.ids;
@@ -428,7 +423,6 @@ export class RecommendationService {
     const started = clock.now();
     try {
       await this.tail.catchUp(CATCH_UP_MS);
-      await this.memberships?.flush();
       this.flushDelta();
       this.interactionsSinceTraining = 0;
       const reply = await this.trainer.train(version, this.segmentMembers(), clock.now());
