@@ -139,3 +139,39 @@ export function engineCpuRow(load: { summary: ReplaySummaryJson; engineCpuSecond
     goal,
   };
 }
+
+/** A Prometheus histogram as /metrics shows it: upper bounds (seconds, the last +Inf) and cumulative counts. */
+export interface MetricHistogram {
+  bounds: number[];
+  cumulative: number[];
+}
+
+/** Reads histogram `name` from the engine's /metrics. */
+export async function readHistogram(url: string, name: string): Promise<MetricHistogram> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const bounds: number[] = [];
+  const cumulative: number[] = [];
+  for (const match of text.matchAll(new RegExp(`^${name}_bucket\\{le="([^"]+)"\\} (\\S+)$`, 'gm'))) {
+    bounds.push(match[1] === '+Inf' ? Infinity : Number(match[1]));
+    cumulative.push(Number(match[2]));
+  }
+  if (bounds.length === 0) throw new Error(`no histogram ${name} at ${url}/metrics`);
+  return { bounds, cumulative };
+}
+
+/**
+ * Quantile q of the observations made between two readings of a histogram, interpolated linearly
+ * inside its bucket as Prometheus' histogram_quantile does (the last finite bound when it falls in +Inf).
+ */
+export function histogramQuantile(before: MetricHistogram, after: MetricHistogram, q: number): { seconds: number; count: number } {
+  const counts = after.cumulative.map((c, i) => c - (before.cumulative[i] ?? 0));
+  const count = counts.at(-1) ?? 0;
+  if (count === 0) return { seconds: NaN, count };
+  const rank = q * count;
+  const i = counts.findIndex((c) => c >= rank);
+  const upper = after.bounds[i]!;
+  const lower = i > 0 ? after.bounds[i - 1]! : 0;
+  if (upper === Infinity) return { seconds: lower, count };
+  const below = i > 0 ? counts[i - 1]! : 0;
+  return { seconds: lower + ((upper - lower) * (rank - below)) / Math.max(1, counts[i]! - below), count };
+}

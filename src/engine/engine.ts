@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CoreErrors, createLogger, parseProfileKey, type Logger } from '../core/index.js';
 import { createCollector, type Collector } from '../collect/index.js';
 import { createEmbeddedEventLog, type EmbeddedEventLog } from '../log/index.js';
@@ -299,9 +299,16 @@ export function createStreamMetrics(registry: Registry) {
   const outbox = new Counter({ name: 'kairos_stream_outbox_records_total', help: 'Outbox records committed', registers: [registry] });
   const watermark = new Gauge({ name: 'kairos_stream_watermark_ms', help: 'Event-time watermark per partition', labelNames: ['partition'], registers: [registry] });
   const offset = new Gauge({ name: 'kairos_stream_committed_offset', help: 'Next log offset per partition', labelNames: ['partition'], registers: [registry] });
+  const commitSeconds = new Histogram({
+    name: 'kairos_stream_commit_duration_seconds',
+    help: 'How long a stream task waited for its atomic state commit (state, outbox, checkpoint)',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
   return {
     record(report: CommitReport) {
       commits.inc();
+      commitSeconds.observe(report.commitMs / 1000);
       if (report.processed) processed.inc(report.processed);
       if (report.late) late.inc(report.late);
       if (report.duplicates) duplicates.inc(report.duplicates);

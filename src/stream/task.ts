@@ -518,6 +518,7 @@ export class PartitionTask {
     }
     const meta: CheckpointMeta = { watermarkMs: this.watermarkMs, maxEventTimeMs: this.maxEventTimeMs, batchSeq: this.batchSeq };
     const outbox = this.stepOutbox;
+    const commitStarted = performance.now();
     try {
       await this.handle.commit({ puts, deletes, checkpoint: { offset: this.offset, meta: { ...meta } }, outbox });
     } catch (error) {
@@ -549,6 +550,7 @@ export class PartitionTask {
       duplicates: this.stepDuplicates,
       forwarded: this.stepForwarded,
       changedKeys: [...this.dirty],
+      commitMs: performance.now() - commitStarted,
     };
     this.outboxSeq += outbox.length;
     this.resetStep();

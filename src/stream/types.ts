@@ -94,6 +94,8 @@ export interface CommitReport {
   readonly forwarded: number;
   /** Profile keys whose state changed in this commit. */
   readonly changedKeys: readonly string[];
+  /** How long the task waited for the store commit (state, outbox and checkpoint in one transaction), ms. */
+  readonly commitMs: number;
 }
 
 /** Outbox record: an event that reached a sealed profile, to be re-appended under the survivor. */
