@@ -52,7 +52,15 @@ const brokerClients = ['amqplib', 'kafkajs', 'ioredis', 'pg'];
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'node_modules/**', 'data/**', 'bench/results/**', 'web/**/*.min.js', 'coverage/**', '.scratch*/**'],
+    ignores: [
+      'dist/**',
+      'node_modules/**',
+      'data/**',
+      'bench/results/**',
+      'web/**/*.min.js',
+      'coverage/**',
+      '.scratch*/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
@@ -134,7 +142,11 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ regex: '^[^.]', message: 'the SDK runs in browsers: no node:* modules, no runtime dependencies' }] },
+        {
+          patterns: [
+            { regex: '^[^.]', message: 'the SDK runs in browsers: no node:* modules, no runtime dependencies' },
+          ],
+        },
       ],
     },
   },

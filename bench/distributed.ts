@@ -52,14 +52,18 @@ async function drive(url: string, writeKey: string, label: string, caughtUp: () 
   if (summary.failedBatches > 0) throw new Error(`${label}: ${summary.failedBatches} batches failed`);
   await caughtUp();
   const processedMs = performance.now() - started;
-  return { ingest: summary.accepted / (summary.elapsedMs / 1000), processing: summary.accepted / (processedMs / 1000), retries: summary.retries };
+  return {
+    ingest: summary.accepted / (summary.elapsedMs / 1000),
+    processing: summary.accepted / (processedMs / 1000),
+    retries: summary.retries,
+  };
 }
 
 async function embedded(): Promise<Measured> {
   const engine = await startBenchEngine();
   try {
     return await drive(engine.url, engine.writeKey, 'emb', async () => {
-      for (let stable = 0; stable < 2; ) {
+      for (let stable = 0; stable < 2;) {
         const body = (await (await fetch(`${engine.url}/readyz`)).json()) as { partitions: { lag: number | null }[] };
         stable = body.partitions.every((p) => p.lag === 0) ? stable + 1 : 0;
         await new Promise((r) => setTimeout(r, 100));
@@ -78,7 +82,11 @@ async function distributed(workers: number): Promise<Measured> {
     processes.push(collector);
     await collector.start();
     const ws = await Promise.all(
-      Array.from({ length: workers }, async (_, i) => new RoleProcess('worker', await freePort(), dep.env({ KAIROS_MEMBER_ID: `bench-w${i}-${process.pid}` }))),
+      Array.from(
+        { length: workers },
+        async (_, i) =>
+          new RoleProcess('worker', await freePort(), dep.env({ KAIROS_MEMBER_ID: `bench-w${i}-${process.pid}` })),
+      ),
     );
     const api = new RoleProcess('api', await freePort(), dep.env());
     processes.push(...ws, api);
@@ -96,15 +104,47 @@ await ensureServices();
 const base = await embedded();
 console.log(`embedded: ingest ${Math.round(base.ingest)} ev/s, processing ${Math.round(base.processing)} ev/s`);
 const one = await distributed(1);
-console.log(`distributed, 1 worker: ingest ${Math.round(one.ingest)} ev/s, processing ${Math.round(one.processing)} ev/s`);
+console.log(
+  `distributed, 1 worker: ingest ${Math.round(one.ingest)} ev/s, processing ${Math.round(one.processing)} ev/s`,
+);
 const two = await distributed(2);
-console.log(`distributed, 2 workers: ingest ${Math.round(two.ingest)} ev/s, processing ${Math.round(two.processing)} ev/s`);
+console.log(
+  `distributed, 2 workers: ingest ${Math.round(two.ingest)} ev/s, processing ${Math.round(two.processing)} ev/s`,
+);
 
 const rows: BenchResult[] = [
-  { metric: 'distributed ingest, 1 worker (RabbitMQ confirms)', value: one.ingest, unit: 'events/s', baseline: 'embedded engine, same replay', baselineValue: base.ingest, ratio: one.ingest / base.ingest },
-  { metric: 'distributed processing, 1 worker (Redis state)', value: one.processing, unit: 'events/s', baseline: 'embedded engine, same replay', baselineValue: base.processing, ratio: one.processing / base.processing },
-  { metric: 'distributed ingest, 2 workers', value: two.ingest, unit: 'events/s', baseline: 'distributed, 1 worker, same run', baselineValue: one.ingest, ratio: two.ingest / one.ingest },
-  { metric: 'distributed processing, 2 workers', value: two.processing, unit: 'events/s', baseline: 'distributed, 1 worker, same run', baselineValue: one.processing, ratio: two.processing / one.processing },
+  {
+    metric: 'distributed ingest, 1 worker (RabbitMQ confirms)',
+    value: one.ingest,
+    unit: 'events/s',
+    baseline: 'embedded engine, same replay',
+    baselineValue: base.ingest,
+    ratio: one.ingest / base.ingest,
+  },
+  {
+    metric: 'distributed processing, 1 worker (Redis state)',
+    value: one.processing,
+    unit: 'events/s',
+    baseline: 'embedded engine, same replay',
+    baselineValue: base.processing,
+    ratio: one.processing / base.processing,
+  },
+  {
+    metric: 'distributed ingest, 2 workers',
+    value: two.ingest,
+    unit: 'events/s',
+    baseline: 'distributed, 1 worker, same run',
+    baselineValue: one.ingest,
+    ratio: two.ingest / one.ingest,
+  },
+  {
+    metric: 'distributed processing, 2 workers',
+    value: two.processing,
+    unit: 'events/s',
+    baseline: 'distributed, 1 worker, same run',
+    baselineValue: one.processing,
+    ratio: two.processing / one.processing,
+  },
 ];
 writeResults(
   'distributed',

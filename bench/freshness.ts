@@ -11,7 +11,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { percentile, writeResults } from './lib/results.js';
-import { ROOT, engineCpuRow, histogramQuantile, readHistogram, startBenchEngine, startSustainedLoad } from './lib/engine.js';
+import {
+  ROOT,
+  engineCpuRow,
+  histogramQuantile,
+  readHistogram,
+  startBenchEngine,
+  startSustainedLoad,
+} from './lib/engine.js';
 
 const arg = (name: string, fallback: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,14 +30,31 @@ const DATA = join(ROOT, '..', 'shared', 'datasets', 'taobao-user-behavior', 'use
 if (!existsSync(DATA)) throw new Error(`dataset not found: ${DATA}`);
 
 const engine = await startBenchEngine();
-const auth = { basic: `Basic ${Buffer.from(`${engine.writeKey}:`).toString('base64')}`, bearer: `Bearer ${engine.secretKey}` };
+const auth = {
+  basic: `Basic ${Buffer.from(`${engine.writeKey}:`).toString('base64')}`,
+  bearer: `Bearer ${engine.secretKey}`,
+};
 const WARMUP_SECONDS = 3;
 const load = startSustainedLoad(engine, DATA, RATE, WARMUP_SECONDS + SECONDS);
 await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000)); // let the load reach its rate
 
 async function send(userId: string, i: number): Promise<number> {
-  const body = JSON.stringify({ batch: [{ type: 'track', userId, event: 'Product Viewed', messageId: `fresh-${userId}-${i}`, properties: { product_id: `probe-${i}` } }] });
-  const response = await fetch(`${engine.url}/v1/batch`, { method: 'POST', headers: { authorization: auth.basic, 'content-type': 'text/plain' }, body });
+  const body = JSON.stringify({
+    batch: [
+      {
+        type: 'track',
+        userId,
+        event: 'Product Viewed',
+        messageId: `fresh-${userId}-${i}`,
+        properties: { product_id: `probe-${i}` },
+      },
+    ],
+  });
+  const response = await fetch(`${engine.url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: auth.basic, 'content-type': 'text/plain' },
+    body,
+  });
   if (!response.ok) throw new Error(`probe rejected: ${response.status}`);
   await response.arrayBuffer();
   return performance.now();
@@ -83,9 +107,27 @@ const b99 = percentile(baseline, 99);
 writeResults(
   'freshness',
   [
-    { metric: 'freshness p50 (ack → visible in GET profile)', value: p50, unit: 'ms', baseline: 'ack + one GET round trip, same load', baselineValue: b50, ratio: b50 / p50 },
-    { metric: 'freshness p99 (ack → visible in GET profile)', value: p99, unit: 'ms', baseline: 'ack + one GET round trip, same load', baselineValue: b99, ratio: b99 / p99, goal: 'p99 ≤ 50 ms at 10,000 events/s' },
-    engineCpuRow(loaded, 'informative: the share of the machine the engine needs at this rate (the load generator and the probes share the rest)'),
+    {
+      metric: 'freshness p50 (ack → visible in GET profile)',
+      value: p50,
+      unit: 'ms',
+      baseline: 'ack + one GET round trip, same load',
+      baselineValue: b50,
+      ratio: b50 / p50,
+    },
+    {
+      metric: 'freshness p99 (ack → visible in GET profile)',
+      value: p99,
+      unit: 'ms',
+      baseline: 'ack + one GET round trip, same load',
+      baselineValue: b99,
+      ratio: b99 / p99,
+      goal: 'p99 ≤ 50 ms at 10,000 events/s',
+    },
+    engineCpuRow(
+      loaded,
+      'informative: the share of the machine the engine needs at this rate (the load generator and the probes share the rest)',
+    ),
     {
       metric: 'engine main thread CPU per event under this load',
       value: mainCpuPerEvent,

@@ -48,7 +48,10 @@ interface AutocannonResult {
   duration: number;
 }
 interface AutocannonInstance extends Promise<AutocannonResult> {
-  on(event: 'response', listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void): void;
+  on(
+    event: 'response',
+    listener: (client: unknown, statusCode: number, bytes: number, responseTimeMs: number) => void,
+  ): void;
 }
 type Autocannon = (options: {
   url: string;
@@ -100,7 +103,9 @@ async function serveEngine(): Promise<void> {
     const h = monitorEventLoopDelay({ resolution: 5 });
     h.enable();
     setInterval(() => {
-      process.stderr.write(`event loop delay: p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms max ${(h.max / 1e6).toFixed(1)} ms; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`);
+      process.stderr.write(
+        `event loop delay: p50 ${(h.percentile(50) / 1e6).toFixed(1)} ms p99 ${(h.percentile(99) / 1e6).toFixed(1)} ms max ${(h.max / 1e6).toFixed(1)} ms; heap ${(process.memoryUsage().heapUsed / 1e6).toFixed(0)} MB\n`,
+      );
       h.reset();
     }, 2000).unref();
   }
@@ -140,11 +145,18 @@ async function serveHello(): Promise<void> {
 
 function startChild(role: 'engine' | 'hello', extra: string[] = []): Promise<{ child: ChildProcess; url: string }> {
   const profileDir = arg('cpu-prof');
-  const nodeArgs = role === 'engine' ? [...benchEngineNodeArgs(), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])] : [];
-  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url), '--role', role, ...extra], {
-    cwd: resolve(here, '..'),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const nodeArgs =
+    role === 'engine'
+      ? [...benchEngineNodeArgs(), ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])]
+      : [];
+  const child = spawn(
+    process.execPath,
+    [...nodeArgs, '--import', 'tsx', fileURLToPath(import.meta.url), '--role', role, ...extra],
+    {
+      cwd: resolve(here, '..'),
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolvePromise, reject) => {
     const lines = createInterface({ input: child.stdout });
     lines.on('line', (line) => {
@@ -184,13 +196,23 @@ interface Measured {
   max: number;
 }
 
-async function drive(server: ChildProcess, url: string, paths: string[], connections: number, duration: number, auth: string, overallRate?: number): Promise<Measured> {
+async function drive(
+  server: ChildProcess,
+  url: string,
+  paths: string[],
+  connections: number,
+  duration: number,
+  auth: string,
+  overallRate?: number,
+): Promise<Measured> {
   const cpuBefore = cpuMsOf(server);
   const latencies: number[] = [];
   // Each connection walks its own slice of the paths (built once per connection: autocannon builds
   // every request of a client's list when it is set, so a shared 20k list per client would keep the
   // load generator itself busy).
-  const slices = Array.from({ length: connections }, (_, c) => paths.filter((_, k) => k % connections === c).map((path) => ({ method: 'GET', path })));
+  const slices = Array.from({ length: connections }, (_, c) =>
+    paths.filter((_, k) => k % connections === c).map((path) => ({ method: 'GET', path })),
+  );
   let clientIndex = 0;
   const instance = autocannon({
     url,
@@ -209,7 +231,10 @@ async function drive(server: ChildProcess, url: string, paths: string[], connect
     if (statusCode === 200) latencies.push(ms);
   });
   const result = await instance;
-  if (arg('loop-delay') !== undefined) console.log(`autocannon: 2xx ${result['2xx']} non2xx ${result.non2xx} errors ${result.errors} timeouts ${result.timeouts}`);
+  if (arg('loop-delay') !== undefined)
+    console.log(
+      `autocannon: 2xx ${result['2xx']} non2xx ${result.non2xx} errors ${result.errors} timeouts ${result.timeouts}`,
+    );
   latencies.sort((a, b) => a - b);
   const cpuMs = cpuMsOf(server) - cpuBefore;
   return {
@@ -247,7 +272,7 @@ function visitorsOf(path: string): Visitor[] {
 /** Deterministic request mix (LCG), see the header comment. */
 function requestPaths(visitors: Visitor[], count: number): string[] {
   let seed = 42;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const paths: string[] = [];
   for (let k = 0; k < count; k++) {
     const v = visitors[Math.floor(rand() * visitors.length)]!;
@@ -271,7 +296,9 @@ async function json<T>(url: string, init: RequestInit = {}): Promise<T> {
 
 async function waitForStream(url: string): Promise<void> {
   for (;;) {
-    const ready = await fetch(`${url}/readyz`).then((r) => r.json() as Promise<{ partitions?: { lag: number | null }[] }>);
+    const ready = await fetch(`${url}/readyz`).then(
+      (r) => r.json() as Promise<{ partitions?: { lag: number | null }[] }>,
+    );
     if (ready.partitions?.every((p) => p.lag === 0)) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -287,16 +314,24 @@ function metricValue(text: string, series: string): number {
  * dense Scorer (model score over the whole catalogue + session fold-in + top-10), same SAR model, same
  * Taobao interactions, same visitors with their history as the session.
  */
-async function scoringCost(file: string): Promise<{ serving: { p50: number; p99: number }; dense: { p50: number; p99: number } }> {
+async function scoringCost(
+  file: string,
+): Promise<{ serving: { p50: number; p99: number }; dense: { p50: number; p99: number } }> {
   const { Catalogue } = await import('../src/recommend/serving/catalogue.js');
   const { Dictionary } = await import('../src/recommend/serving/dictionary.js');
   const { DeltaBuffer, InteractionTable } = await import('../src/recommend/serving/interaction-table.js');
   const { LiveScorer } = await import('../src/recommend/serving/live-scorer.js');
   const { ServingModel } = await import('../src/recommend/serving/serving-model.js');
   const { runTraining } = await import('../src/recommend/serving/train-job.js');
-  const { buildInteractionMatrix, createScorer, createTrainer, eventWeight, ItemExclusion, popularityScores, resolveRecommendationOptions } = await import(
-    '../src/recommend/index.js'
-  );
+  const {
+    buildInteractionMatrix,
+    createScorer,
+    createTrainer,
+    eventWeight,
+    ItemExclusion,
+    popularityScores,
+    resolveRecommendationOptions,
+  } = await import('../src/recommend/index.js');
   const users = new Dictionary();
   const items = new Dictionary();
   const buffer = new DeltaBuffer();
@@ -317,7 +352,11 @@ async function scoringCost(file: string): Promise<{ serving: { p50: number; p99:
   table.apply(buffer.take(users, 0, items, 0, catalogue.takeDelta(), [0]));
   const matrix = buildInteractionMatrix(table.toLog());
   const options = resolveRecommendationOptions({ evaluate: false });
-  const serving = new LiveScorer(ServingModel.fromResult(runTraining(table, 1, [], options.trainer, Date.now())), options, options.maxN);
+  const serving = new LiveScorer(
+    ServingModel.fromResult(runTraining(table, 1, [], options.trainer, Date.now())),
+    options,
+    options.maxN,
+  );
   const dense = createScorer(createTrainer('sar').fit(matrix), popularityScores(matrix));
   const exclude = new ItemExclusion(matrix.itemCount);
   const visitors = [...history.keys()];
@@ -336,8 +375,18 @@ async function scoringCost(file: string): Promise<{ serving: { p50: number; p99:
   };
   const servingCost = time((user, session) =>
     serving.score({
-      placement: 'home', n: 10, user, sessionItems: session, sessionWeights: session.map(() => 1), contextItems: [], contextCategory: -1,
-      exclude: session, excludeHistory: true, segments: [], boostCategory: -1, catalogue,
+      placement: 'home',
+      n: 10,
+      user,
+      sessionItems: session,
+      sessionWeights: session.map(() => 1),
+      contextItems: [],
+      contextCategory: -1,
+      exclude: session,
+      excludeHistory: true,
+      segments: [],
+      boostCategory: -1,
+      catalogue,
     }),
   );
   const denseCost = time((user, session) => {
@@ -382,10 +431,14 @@ async function main(): Promise<void> {
     await waitForStream(engine.url);
     const secret = { authorization: `Bearer ${SECRET_KEY}` };
     const trainStarted = performance.now();
-    const record = await json<{ version: number; interactions: number; users: number; items: number; trainMs: number; metrics: Record<string, number> | null }>(
-      `${engine.url}/v1/models/train?wait=true`,
-      { method: 'POST', headers: secret },
-    );
+    const record = await json<{
+      version: number;
+      interactions: number;
+      users: number;
+      items: number;
+      trainMs: number;
+      metrics: Record<string, number> | null;
+    }>(`${engine.url}/v1/models/train?wait=true`, { method: 'POST', headers: secret });
     const trainWallMs = performance.now() - trainStarted;
     console.log(
       `replayed ${replay.accepted} events in ${(replay.elapsedMs / 1000).toFixed(1)} s; trained v${record.version} (${record.interactions} interactions, ` +
@@ -414,7 +467,10 @@ async function main(): Promise<void> {
       engine.child.kill('SIGUSR2');
       await new Promise((r) => setTimeout(r, 1000));
     }
-    const oneMax = arg('one-path') !== undefined ? await drive(engine.child, engine.url, [paths[0]!], connections, duration, auth) : undefined;
+    const oneMax =
+      arg('one-path') !== undefined
+        ? await drive(engine.child, engine.url, [paths[0]!], connections, duration, auth)
+        : undefined;
     const metricsBefore = await fetch(`${engine.url}/metrics`).then((r) => r.text());
     // `--profile-window FILE`: a CPU profile of the engine's main thread during this run only.
     if (arg('profile-window') !== undefined) engine.child.kill('SIGUSR2');
@@ -427,8 +483,12 @@ async function main(): Promise<void> {
     const recsRate = await drive(engine.child, engine.url, paths, rateConnections, duration, auth, rate);
     const helloRate = await drive(hello.child, hello.url, helloPaths, rateConnections, duration, auth, rate);
     const metricsAfter = await fetch(`${engine.url}/metrics`).then((r) => r.text());
-    const hits = metricValue(metricsAfter, 'kairos_recommend_cache_total{result="hit"}') - metricValue(metricsBefore, 'kairos_recommend_cache_total{result="hit"}');
-    const misses = metricValue(metricsAfter, 'kairos_recommend_cache_total{result="miss"}') - metricValue(metricsBefore, 'kairos_recommend_cache_total{result="miss"}');
+    const hits =
+      metricValue(metricsAfter, 'kairos_recommend_cache_total{result="hit"}') -
+      metricValue(metricsBefore, 'kairos_recommend_cache_total{result="hit"}');
+    const misses =
+      metricValue(metricsAfter, 'kairos_recommend_cache_total{result="miss"}') -
+      metricValue(metricsBefore, 'kairos_recommend_cache_total{result="miss"}');
     const hitRatio = hits + misses > 0 ? hits / (hits + misses) : 0;
 
     const show = (label: string, m: Measured) =>
@@ -446,7 +506,9 @@ async function main(): Promise<void> {
 
     await stopChild(hello.child);
     const cost = await scoringCost(file);
-    console.log(`in-process scoring: serving form p50 ${cost.serving.p50.toFixed(1)} µs p99 ${cost.serving.p99.toFixed(1)} µs; dense scorer p50 ${cost.dense.p50.toFixed(1)} µs p99 ${cost.dense.p99.toFixed(1)} µs`);
+    console.log(
+      `in-process scoring: serving form p50 ${cost.serving.p50.toFixed(1)} µs p99 ${cost.serving.p99.toFixed(1)} µs; dense scorer p50 ${cost.dense.p50.toFixed(1)} µs p99 ${cost.dense.p99.toFixed(1)} µs`,
+    );
 
     const results: BenchResult[] = [
       {
@@ -474,7 +536,7 @@ async function main(): Promise<void> {
         baseline: 'bare Fastify hello world, max rate',
         baselineValue: round(helloMax.reqPerSec, 0),
         ratio: round(healthMax.reqPerSec / helloMax.reqPerSec, 3),
-        goal: 'context: the engine\'s own route overhead (CORS, auth hooks, error handler, background threads)',
+        goal: "context: the engine's own route overhead (CORS, auth hooks, error handler, background threads)",
       },
       {
         metric: 'engine_idle_cpu_ms_per_s',
@@ -543,7 +605,8 @@ async function main(): Promise<void> {
         metric: 'train_ms_sar_taobao_96k',
         value: record.trainMs,
         unit: 'ms',
-        baseline: 'POST /v1/models/train wall time (tail catch-up, hand-over, holdout fit, fit, serving form, artifact, snapshot, swap)',
+        baseline:
+          'POST /v1/models/train wall time (tail catch-up, hand-over, holdout fit, fit, serving form, artifact, snapshot, swap)',
         baselineValue: round(trainWallMs, 0),
         ratio: round(record.trainMs / trainWallMs, 3),
         goal: 'trainer thread: serving never waits for it',
@@ -560,7 +623,9 @@ async function main(): Promise<void> {
         `Max rate: ${connections} connections, pipelining 1, ${duration} s each. Fixed rate: autocannon overallRate ${rate} over ${rateConnections} connections`,
         `(autocannon enforces the rate as a per-connection quota per second, so requests come in bursts with at most ${rateConnections} in flight).`,
         `Latencies from every response (sub-ms), not autocannon's ms histogram. Engine (main thread + stream worker + trainer thread), hello world and autocannon share the 2 cores;`,
-        `load average at the end ${loadavg().map((l) => l.toFixed(1)).join(' / ')} (other jobs were running on the machine).`,
+        `load average at the end ${loadavg()
+          .map((l) => l.toFixed(1))
+          .join(' / ')} (other jobs were running on the machine).`,
         `Total bench time ${((performance.now() - started) / 1000).toFixed(0)} s. Command: npx tsx bench/recommend-serve.ts ${process.argv.slice(2).join(' ')}`.trim(),
       ].join(' '),
     );

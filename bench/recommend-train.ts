@@ -84,7 +84,9 @@ const results: Row[] = [];
 const RUNS = 3;
 
 const baselineMs = median(Array.from({ length: RUNS }, () => denseMultiply(side)));
-console.log(`baseline: dense ${side}×${side} multiply (${((side ** 3) / 1e9).toFixed(2)} G multiply-adds) ${baselineMs.toFixed(0)} ms`);
+console.log(
+  `baseline: dense ${side}×${side} multiply (${(side ** 3 / 1e9).toFixed(2)} G multiply-adds) ${baselineMs.toFixed(0)} ms`,
+);
 
 const models = new Map<string, Recommender>();
 for (const name of DEFAULT_EVAL_MODELS) {
@@ -96,7 +98,9 @@ for (const name of DEFAULT_EVAL_MODELS) {
     times.push(performance.now() - started);
   }
   const ms = median(times);
-  console.log(`train ${name.padEnd(10)} ${ms.toFixed(0).padStart(6)} ms  (${(ms / baselineMs).toFixed(2)}× the dense multiply)`);
+  console.log(
+    `train ${name.padEnd(10)} ${ms.toFixed(0).padStart(6)} ms  (${(ms / baselineMs).toFixed(2)}× the dense multiply)`,
+  );
   results.push({
     metric: `train_ms_${name}`,
     value: Math.round(ms),
@@ -153,7 +157,9 @@ for (const name of ['ease', 'sar', 'ials'] as const) {
   });
   const p50 = percentile(lat, 50);
   const p99 = percentile(lat, 99);
-  console.log(`latency ${name} + session fold-in: p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs (${(p50 / baseP50).toFixed(1)}× popularity)`);
+  console.log(
+    `latency ${name} + session fold-in: p50 ${p50.toFixed(1)} µs, p99 ${p99.toFixed(1)} µs (${(p50 / baseP50).toFixed(1)}× popularity)`,
+  );
   for (const [metric, value] of [
     [`recommend_session_p50_us_${name}`, p50],
     [`recommend_session_p99_us_${name}`, p99],

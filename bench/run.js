@@ -23,11 +23,20 @@ for (const name of selected) {
 }
 
 const rows = [];
-for (const file of readdirSync(join(dir, 'results')).filter((f) => f.endsWith('.json')).sort()) {
+for (const file of readdirSync(join(dir, 'results'))
+  .filter((f) => f.endsWith('.json'))
+  .sort()) {
   const doc = JSON.parse(readFileSync(join(dir, 'results', file), 'utf8'));
   for (const r of doc.results ?? []) {
-    const fmt = (v) => (typeof v === 'number' ? (Math.abs(v) >= 100 ? Math.round(v).toLocaleString('en-US') : Number(v.toPrecision(3)).toString()) : String(v ?? ''));
-    rows.push(`| ${doc.name} | ${r.metric} | ${fmt(r.value)} ${r.unit ?? ''} | ${fmt(r.baselineValue)} (${r.baseline}) | ${fmt(r.ratio)} | ${r.goal ?? ''} | ${String(doc.date).slice(0, 10)} |`);
+    const fmt = (v) =>
+      typeof v === 'number'
+        ? Math.abs(v) >= 100
+          ? Math.round(v).toLocaleString('en-US')
+          : Number(v.toPrecision(3)).toString()
+        : String(v ?? '');
+    rows.push(
+      `| ${doc.name} | ${r.metric} | ${fmt(r.value)} ${r.unit ?? ''} | ${fmt(r.baselineValue)} (${r.baseline}) | ${fmt(r.ratio)} | ${r.goal ?? ''} | ${String(doc.date).slice(0, 10)} |`,
+    );
   }
 }
 writeFileSync(

@@ -5,5 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
-const run = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-sdk.js'), '--report'], { stdio: 'inherit' });
+const run = spawnSync(process.execPath, [join(import.meta.dirname, '..', 'scripts', 'build-sdk.js'), '--report'], {
+  stdio: 'inherit',
+});
 process.exit(run.status ?? 1);

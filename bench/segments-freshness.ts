@@ -28,7 +28,10 @@ const DATA = join(ROOT, '..', 'shared', 'datasets', 'taobao-user-behavior', 'use
 if (!existsSync(DATA)) throw new Error(`dataset not found: ${DATA}`);
 
 const engine = await startBenchEngine();
-const auth = { basic: `Basic ${Buffer.from(`${engine.writeKey}:`).toString('base64')}`, bearer: `Bearer ${engine.secretKey}` };
+const auth = {
+  basic: `Basic ${Buffer.from(`${engine.writeKey}:`).toString('base64')}`,
+  bearer: `Bearer ${engine.secretKey}`,
+};
 
 // 50 active rules (the three DESIGN.md examples among them).
 const definitions = rules();
@@ -40,7 +43,9 @@ for (const definition of definitions) {
   });
   if (!response.ok) throw new Error(`PUT ${definition.id}: ${response.status} ${await response.text()}`);
 }
-const listed = (await (await fetch(`${engine.url}/v1/segments?limit=500`, { headers: { authorization: auth.bearer } })).json()) as {
+const listed = (await (
+  await fetch(`${engine.url}/v1/segments?limit=500`, { headers: { authorization: auth.bearer } })
+).json()) as {
   items: { activeVersion: number | null }[];
 };
 const active = listed.items.filter((s) => s.activeVersion !== null).length;
@@ -52,9 +57,21 @@ await new Promise((r) => setTimeout(r, WARMUP_SECONDS * 1000)); // let the load 
 
 async function view(userId: string, k: number): Promise<number> {
   const body = JSON.stringify({
-    batch: [{ type: 'track', userId, event: 'Product Viewed', messageId: `${userId}-${k}`, properties: { product_id: `sku-${userId}` } }],
+    batch: [
+      {
+        type: 'track',
+        userId,
+        event: 'Product Viewed',
+        messageId: `${userId}-${k}`,
+        properties: { product_id: `sku-${userId}` },
+      },
+    ],
   });
-  const response = await fetch(`${engine.url}/v1/batch`, { method: 'POST', headers: { authorization: auth.basic, 'content-type': 'text/plain' }, body });
+  const response = await fetch(`${engine.url}/v1/batch`, {
+    method: 'POST',
+    headers: { authorization: auth.basic, 'content-type': 'text/plain' },
+    body,
+  });
   if (!response.ok) throw new Error(`probe rejected: ${response.status}`);
   await response.arrayBuffer();
   return performance.now();
@@ -72,7 +89,10 @@ async function inHighIntent(userId: string): Promise<boolean> {
 /** Opens the visitor's SSE stream; resolves `entered` with the time the high-intent enter arrives. */
 async function subscribe(userId: string): Promise<{ entered: Promise<number>; close: () => void }> {
   const abort = new AbortController();
-  const response = await fetch(`${engine.url}/v1/profiles/${userId}/stream`, { headers: { authorization: auth.bearer }, signal: abort.signal });
+  const response = await fetch(`${engine.url}/v1/profiles/${userId}/stream`, {
+    headers: { authorization: auth.bearer },
+    signal: abort.signal,
+  });
   const reader = response.body!.getReader();
   const decoder = new TextDecoder();
   let ready!: () => void;
@@ -112,18 +132,26 @@ while (!load.finished) {
     await new Promise((r) => setTimeout(r, 1));
   }
   viaApi.push(apiAt - acked);
-  const sseAt = await Promise.race([stream.entered, new Promise<number>((r) => setTimeout(() => r(Infinity), Math.max(0, acked + PROBE_TIMEOUT_MS - performance.now())))]);
+  const sseAt = await Promise.race([
+    stream.entered,
+    new Promise<number>((r) =>
+      setTimeout(() => r(Infinity), Math.max(0, acked + PROBE_TIMEOUT_MS - performance.now())),
+    ),
+  ]);
   viaSse.push(sseAt - acked);
   stream.close();
   if (apiAt === Infinity) timedOut++;
-  if (probes % 20 === 1) console.log(`probe ${probes}: API ${Math.round(apiAt - acked)} ms, SSE ${Math.round(sseAt - acked)} ms`);
+  if (probes % 20 === 1)
+    console.log(`probe ${probes}: API ${Math.round(apiAt - acked)} ms, SSE ${Math.round(sseAt - acked)} ms`);
   // Baseline: an ack (a 5th view) and one GET, not waiting for processing.
   const acked5 = await view(user, 5);
   await inHighIntent(user);
   baseline.push(performance.now() - acked5);
   await new Promise((r) => setTimeout(r, 20));
 }
-const lag = ((await (await fetch(`${engine.url}/readyz`)).json()) as { partitions: { lag: number | null }[] }).partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0);
+const lag = (
+  (await (await fetch(`${engine.url}/readyz`)).json()) as { partitions: { lag: number | null }[] }
+).partitions.reduce((sum, p) => sum + (p.lag ?? 0), 0);
 const loaded = await load.done;
 const { summary, wallSeconds } = loaded;
 await engine.stop();
@@ -151,7 +179,10 @@ writeResults(
     row('SSE enter', viaSse, 99),
     row('GET profile shows it', viaApi, 50),
     row('GET profile shows it', viaApi, 99),
-    engineCpuRow(loaded, 'informative: above 1 the engine cannot keep up on this machine (the load generator and the probes share it too)'),
+    engineCpuRow(
+      loaded,
+      'informative: above 1 the engine cannot keep up on this machine (the load generator and the probes share it too)',
+    ),
   ],
   `${probes} probe visitors (4 views each) over ${wallSeconds.toFixed(1)} s of load (${timedOut} gave up after ${PROBE_TIMEOUT_MS / 1000} s; stream lag at the end: ${lag} records) with ${active} active segments while \`kairos replay\` pushed the Taobao stream (stamped with the send time) at ${RATE} events/s (8 concurrent batches of 100, passes of the file with new messageIds) from another process; engine: embedded (\`kairos start\`), 2 stream worker threads (the default on 2 cores). Load summary: ${JSON.stringify(summary)}`,
 );

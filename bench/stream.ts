@@ -24,7 +24,14 @@ const EVENTS = arg('events', 400_000);
 const USERS = 50_000;
 const PARTITIONS = 4;
 const T0 = Date.UTC(2026, 10, 1);
-const NAMES = ['Product Viewed', 'Product Viewed', 'Product Viewed', 'Product Added', 'Order Completed', 'Checkout Started'];
+const NAMES = [
+  'Product Viewed',
+  'Product Viewed',
+  'Product Viewed',
+  'Product Added',
+  'Order Completed',
+  'Checkout Started',
+];
 
 function event(i: number): KairosEvent {
   const user = (i * 7919) % USERS;
@@ -37,7 +44,13 @@ function event(i: number): KairosEvent {
     messageId: `bench-${i}`,
     userId: `user-${user}`,
     profileKey: `u:user-${user}`,
-    properties: { product_id: `p-${(i * 31) % 20_000}`, sku: `SKU-${i % 777}`, category: `cat-${i % 40}`, price: 19.9, brand: 'Kairos' },
+    properties: {
+      product_id: `p-${(i * 31) % 20_000}`,
+      sku: `SKU-${i % 777}`,
+      category: `cat-${i % 40}`,
+      price: 19.9,
+      brand: 'Kairos',
+    },
     context: { ip: '203.0.113.7', userAgent: 'Mozilla/5.0 (X11; Linux x86_64) Chrome/126', locale: 'en-US' },
     timestamp: iso,
     eventTimeMs: t,

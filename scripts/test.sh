@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: every test of the project. Starts the local services it needs (scripts/services.sh),
-# builds, type-checks, lints, then runs the Vitest projects one after the other (unit, conformance,
+# builds, type-checks, lints, checks the code's formatting (Prettier), then runs the Vitest projects one after the other (unit, conformance,
 # integration) and prints one closing line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +16,8 @@ step "typecheck"
 npx tsc -p tsconfig.json --noEmit || status=1
 step "lint"
 npx eslint . || status=1
+step "format (prettier --check, code)"
+npx prettier --check --log-level warn "**/*.{ts,js,mjs}" || status=1
 
 results_dir=$(mktemp -d)
 for project in unit conformance integration; do

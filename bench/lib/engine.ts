@@ -43,7 +43,15 @@ export async function startBenchEngine(env: Record<string, string> = {}): Promis
   const writeKey = 'wk_bench';
   const secretKey = 'sk_bench';
   const child = spawn(process.execPath, [...benchEngineNodeArgs(), BIN, 'start'], {
-    env: { ...process.env, PORT: String(port), KAIROS_DATA_DIR: dataDir, KAIROS_WRITE_KEY: writeKey, KAIROS_SECRET_KEY: secretKey, KAIROS_LOG_LEVEL: 'warn', ...env },
+    env: {
+      ...process.env,
+      PORT: String(port),
+      KAIROS_DATA_DIR: dataDir,
+      KAIROS_WRITE_KEY: writeKey,
+      KAIROS_SECRET_KEY: secretKey,
+      KAIROS_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const url = `http://127.0.0.1:${port}`;
@@ -79,7 +87,12 @@ export function startReplay(url: string, writeKey: string, file: string, args: s
 
 export interface SustainedLoad {
   /** The replay finished: its JSON summary and the engine's CPU over the load (all threads). */
-  readonly done: Promise<{ summary: ReplaySummaryJson; engineCpuSeconds: number; mainThreadCpuSeconds: number; wallSeconds: number }>;
+  readonly done: Promise<{
+    summary: ReplaySummaryJson;
+    engineCpuSeconds: number;
+    mainThreadCpuSeconds: number;
+    wallSeconds: number;
+  }>;
   finished: boolean;
 }
 
@@ -95,7 +108,9 @@ export interface ReplaySummaryJson {
  * The engine's CPU (every thread, from /proc) is measured from the start of the load to its end.
  */
 export function startSustainedLoad(engine: BenchEngine, file: string, rate: number, seconds: number): SustainedLoad {
-  const lines = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length;
+  const lines = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '').length;
   const passes = Math.max(1, Math.ceil((rate * seconds) / lines));
   const limit = Math.round(rate * seconds);
   const pid = engine.child.pid!;
@@ -103,7 +118,19 @@ export function startSustainedLoad(engine: BenchEngine, file: string, rate: numb
   const cpuBefore = processCpu(pid);
   const mainBefore = mainThreadCpu();
   const started = performance.now();
-  const child = startReplay(engine.url, engine.writeKey, file, ['--rate', String(rate), '--stamp-now', '--concurrency', '8', '--batch-size', '100', '--passes', String(passes), '--limit', String(limit)]);
+  const child = startReplay(engine.url, engine.writeKey, file, [
+    '--rate',
+    String(rate),
+    '--stamp-now',
+    '--concurrency',
+    '8',
+    '--batch-size',
+    '100',
+    '--passes',
+    String(passes),
+    '--limit',
+    String(limit),
+  ]);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   const load: SustainedLoad = {
@@ -115,7 +142,13 @@ export function startSustainedLoad(engine: BenchEngine, file: string, rate: numb
         const mainThreadCpuSeconds = mainThreadCpu() - mainBefore;
         const wallSeconds = (performance.now() - started) / 1000;
         if (code !== 0) reject(new Error(`replay exited with ${code}: ${out}`));
-        else resolve({ summary: JSON.parse(out) as ReplaySummaryJson, engineCpuSeconds, mainThreadCpuSeconds, wallSeconds });
+        else
+          resolve({
+            summary: JSON.parse(out) as ReplaySummaryJson,
+            engineCpuSeconds,
+            mainThreadCpuSeconds,
+            wallSeconds,
+          });
       });
     }),
   };
@@ -126,7 +159,10 @@ export function startSustainedLoad(engine: BenchEngine, file: string, rate: numb
  * The engine's CPU per event over a sustained load beside the machine's CPU per event at the achieved
  * rate (cores ÷ events/s): the share of the machine the engine needs, whatever else runs on it.
  */
-export function engineCpuRow(load: { summary: ReplaySummaryJson; engineCpuSeconds: number }, goal: string): BenchResult {
+export function engineCpuRow(
+  load: { summary: ReplaySummaryJson; engineCpuSeconds: number },
+  goal: string,
+): BenchResult {
   const value = (load.engineCpuSeconds * 1e6) / load.summary.accepted;
   const budget = (availableParallelism() * 1e6) / load.summary.eventsPerSecond;
   return {
@@ -163,7 +199,11 @@ export async function readHistogram(url: string, name: string): Promise<MetricHi
  * Quantile q of the observations made between two readings of a histogram, interpolated linearly
  * inside its bucket as Prometheus' histogram_quantile does (the last finite bound when it falls in +Inf).
  */
-export function histogramQuantile(before: MetricHistogram, after: MetricHistogram, q: number): { seconds: number; count: number } {
+export function histogramQuantile(
+  before: MetricHistogram,
+  after: MetricHistogram,
+  q: number,
+): { seconds: number; count: number } {
   const counts = after.cumulative.map((c, i) => c - (before.cumulative[i] ?? 0));
   const count = counts.at(-1) ?? 0;
   if (count === 0) return { seconds: NaN, count };

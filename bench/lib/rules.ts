@@ -148,4 +148,3 @@ export function rules(): ActiveSegmentVersion[] {
     return { id: d.id, version: 1, state: 'active' as const, condition: d.condition };
   });
 }
-

@@ -77,7 +77,17 @@ export function parseCanonicalBytes(bytes: Uint8Array, at: number): number {
 }
 
 /** The digits of a canonical timestamp (−1 where a pair was not two digits) → epoch ms, NaN, or −1. */
-function canonicalFields(century: number, yy: number, month: number, day: number, hour: number, minute: number, second: number, ms2: number, ms3: number): number {
+function canonicalFields(
+  century: number,
+  yy: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  ms2: number,
+  ms3: number,
+): number {
   if (century < 0 || yy < 0 || ms2 < 0 || ms3 < 0 || ms3 > 9) return -1;
   const year = century * 100 + yy;
   if (year < 100) return -1;

@@ -48,7 +48,12 @@ export function taobaoToMessage(line: string, lineNumber: number): SegmentMessag
   const product = { product_id: item, category, price };
   const properties =
     behavior === 'buy'
-      ? { order_id: `tb-order-${user}-${ts}-${item}`, revenue: price, currency: 'CNY', products: [{ ...product, quantity: 1 }] }
+      ? {
+          order_id: `tb-order-${user}-${ts}-${item}`,
+          revenue: price,
+          currency: 'CNY',
+          products: [{ ...product, quantity: 1 }],
+        }
       : { ...product, quantity: 1 };
   return {
     type: 'track',
@@ -127,8 +132,12 @@ export async function* readDataset(
  * Reads a dataset `passes` times (load tests that must outlast the file). Pass k > 1 suffixes every
  * messageId with `~k`, so each pass is new events for the same profiles, not duplicates.
  */
-export async function* readPasses(read: () => AsyncIterable<SegmentMessage>, passes: number): AsyncGenerator<SegmentMessage> {
+export async function* readPasses(
+  read: () => AsyncIterable<SegmentMessage>,
+  passes: number,
+): AsyncGenerator<SegmentMessage> {
   for (let pass = 1; pass <= passes; pass++) {
-    for await (const message of read()) yield pass === 1 ? message : { ...message, messageId: `${message.messageId}~${pass}` };
+    for await (const message of read())
+      yield pass === 1 ? message : { ...message, messageId: `${message.messageId}~${pass}` };
   }
 }

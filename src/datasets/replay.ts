@@ -50,7 +50,10 @@ export interface ReplaySummary {
  * on `/v1/batch` with the write key, retries of the same batch (same messageIds: the server counts
  * them once) on network errors, 429 and 5xx honouring Retry-After, optional rate limit.
  */
-export async function replayToServer(messages: AsyncIterable<SegmentMessage>, options: ReplayOptions): Promise<ReplaySummary> {
+export async function replayToServer(
+  messages: AsyncIterable<SegmentMessage>,
+  options: ReplayOptions,
+): Promise<ReplaySummary> {
   const batchSize = options.batchSize ?? 100;
   const concurrency = options.concurrency ?? 4;
   const rate = options.ratePerSecond ?? 0;
@@ -82,7 +85,12 @@ export async function replayToServer(messages: AsyncIterable<SegmentMessage>, op
       if (options.signal?.aborted) throw options.signal.reason;
       let waitMs = Math.min(5_000, 100 * 2 ** Math.min(attempt, 6)) * (0.5 + Math.random() / 2);
       try {
-        const response = await fetch(endpoint, { method: 'POST', headers, body, ...(options.signal ? { signal: options.signal } : {}) });
+        const response = await fetch(endpoint, {
+          method: 'POST',
+          headers,
+          body,
+          ...(options.signal ? { signal: options.signal } : {}),
+        });
         const payload = (await response.json().catch(() => ({}))) as BatchResponse & { error?: { code: string } };
         if (response.ok) {
           summary.batches++;

@@ -102,7 +102,13 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     const hub = new SseHub();
     closers.push(() => Promise.resolve(hub.close()));
 
-    const relay = new OutboxRelay({ log, state, metadata, partitionCount: log.partitionCount, logger: logger.child({ component: 'relay' }) });
+    const relay = new OutboxRelay({
+      log,
+      state,
+      metadata,
+      partitionCount: log.partitionCount,
+      logger: logger.child({ component: 'relay' }),
+    });
     await relay.start();
     closers.push(() => relay.stop());
     const commitListeners: ((report: CommitReport) => void)[] = [(report) => report.forwarded > 0 && relay.wake()];
@@ -115,7 +121,11 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
       }
     };
 
-    const streamOptions = resolveStreamOptions({ ...options.stream, clock, logger: logger.child({ component: 'stream' }) });
+    const streamOptions = resolveStreamOptions({
+      ...options.stream,
+      clock,
+      logger: logger.child({ component: 'stream' }),
+    });
     // Segments: definitions in the metadata store become the stream's pipeline; a backfill pauses it.
     let stream: StreamRunner | undefined;
     const segments: SegmentsWiring = await startSegments({
@@ -292,13 +302,43 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
 }
 
 export function createStreamMetrics(registry: Registry) {
-  const processed = new Counter({ name: 'kairos_stream_events_processed_total', help: 'Log records processed by stream tasks', registers: [registry] });
-  const late = new Counter({ name: 'kairos_stream_late_records_total', help: 'Records sent to the late side-output', registers: [registry] });
-  const duplicates = new Counter({ name: 'kairos_stream_duplicates_total', help: 'Duplicate message ids dropped by stream tasks', registers: [registry] });
-  const commits = new Counter({ name: 'kairos_stream_commits_total', help: 'Atomic state commits', registers: [registry] });
-  const outbox = new Counter({ name: 'kairos_stream_outbox_records_total', help: 'Outbox records committed', registers: [registry] });
-  const watermark = new Gauge({ name: 'kairos_stream_watermark_ms', help: 'Event-time watermark per partition', labelNames: ['partition'], registers: [registry] });
-  const offset = new Gauge({ name: 'kairos_stream_committed_offset', help: 'Next log offset per partition', labelNames: ['partition'], registers: [registry] });
+  const processed = new Counter({
+    name: 'kairos_stream_events_processed_total',
+    help: 'Log records processed by stream tasks',
+    registers: [registry],
+  });
+  const late = new Counter({
+    name: 'kairos_stream_late_records_total',
+    help: 'Records sent to the late side-output',
+    registers: [registry],
+  });
+  const duplicates = new Counter({
+    name: 'kairos_stream_duplicates_total',
+    help: 'Duplicate message ids dropped by stream tasks',
+    registers: [registry],
+  });
+  const commits = new Counter({
+    name: 'kairos_stream_commits_total',
+    help: 'Atomic state commits',
+    registers: [registry],
+  });
+  const outbox = new Counter({
+    name: 'kairos_stream_outbox_records_total',
+    help: 'Outbox records committed',
+    registers: [registry],
+  });
+  const watermark = new Gauge({
+    name: 'kairos_stream_watermark_ms',
+    help: 'Event-time watermark per partition',
+    labelNames: ['partition'],
+    registers: [registry],
+  });
+  const offset = new Gauge({
+    name: 'kairos_stream_committed_offset',
+    help: 'Next log offset per partition',
+    labelNames: ['partition'],
+    registers: [registry],
+  });
   const commitSeconds = new Histogram({
     name: 'kairos_stream_commit_duration_seconds',
     help: 'How long a stream task waited for its atomic state commit (state, outbox, checkpoint)',

@@ -1,7 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { CoreErrors, systemClock, type Clock, type Logger } from '../core/index.js';
-import type { FetchFunction, SegmentDefinition, SegmentsOperatorOptions, WebhookDispatcherOptions } from '../segments/index.js';
+import type {
+  FetchFunction,
+  SegmentDefinition,
+  SegmentsOperatorOptions,
+  WebhookDispatcherOptions,
+} from '../segments/index.js';
 import type { StreamOptions } from '../stream/index.js';
 import type { EngineExtension } from './extension.js';
 

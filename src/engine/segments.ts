@@ -64,7 +64,10 @@ export interface SegmentsWiring {
 }
 
 /** The pipeline a worker should run, read from the metadata store (workers in other processes poll it). */
-export async function loadSegmentsPipeline(service: SegmentService, operator?: SegmentsOperatorOptions): Promise<PipelineConfig> {
+export async function loadSegmentsPipeline(
+  service: SegmentService,
+  operator?: SegmentsOperatorOptions,
+): Promise<PipelineConfig> {
   const revision = await service.revision();
   return { version: revision + 1, segments: await service.definitions(), segmentsOperator: operator };
 }
@@ -87,7 +90,11 @@ export async function startSegments(deps: SegmentsWiringDeps): Promise<SegmentsW
   let definitions: ActiveSegmentVersion[] = await service.definitions();
   let active = activeOf(definitions);
   const listeners: ((config: PipelineConfig) => void)[] = [];
-  const pipeline = (): PipelineConfig => ({ version: revision + 1, segments: definitions, segmentsOperator: deps.operator });
+  const pipeline = (): PipelineConfig => ({
+    version: revision + 1,
+    segments: definitions,
+    segmentsOperator: deps.operator,
+  });
   const apply = (next: ActiveSegmentVersion[], nextRevision: number) => {
     definitions = next;
     active = activeOf(next);
@@ -125,27 +132,27 @@ export async function startSegments(deps: SegmentsWiringDeps): Promise<SegmentsW
 
   const backfill =
     deps.pauser && deps.log && deps.stream
-    ? createBackfillRunner({
-        service,
-        log: deps.log,
-        liveStore: deps.state,
-        createScratchStore: () => {
-          const dir = join(deps.dataDir, 'backfill', `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
-          const store = new LmdbStateStore({ dir });
-          const close = store.close.bind(store);
-          store.close = async () => {
-            await close();
-            rmSync(dir, { recursive: true, force: true });
-          };
-          return Promise.resolve(store);
-        },
-        pauser: deps.pauser,
-        stream: deps.stream,
-        ...(deps.operator ? { operator: deps.operator } : {}),
-        clock: deps.clock,
-        logger: deps.logger.child({ component: 'backfill' }),
-      })
-    : undefined;
+      ? createBackfillRunner({
+          service,
+          log: deps.log,
+          liveStore: deps.state,
+          createScratchStore: () => {
+            const dir = join(deps.dataDir, 'backfill', `${Date.now()}-${Math.random().toString(36).slice(2, 8)}`);
+            const store = new LmdbStateStore({ dir });
+            const close = store.close.bind(store);
+            store.close = async () => {
+              await close();
+              rmSync(dir, { recursive: true, force: true });
+            };
+            return Promise.resolve(store);
+          },
+          pauser: deps.pauser,
+          stream: deps.stream,
+          ...(deps.operator ? { operator: deps.operator } : {}),
+          clock: deps.clock,
+          logger: deps.logger.child({ component: 'backfill' }),
+        })
+      : undefined;
 
   const routes: RouteModule[] = [
     segmentRoutes({ service, members, ...(backfill ? { backfill } : {}) }),

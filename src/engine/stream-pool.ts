@@ -17,7 +17,9 @@ export interface WorkerData {
 
 export type WorkerRequest = { type: 'pipeline'; config: PipelineConfig } | { type: 'stop' };
 export type WorkerMessage =
-  | { type: 'ready'; partitions: number[]; positions: { partition: number; offset: number; watermarkMs: number }[] } | { type: 'commit'; report: CommitReport } | { type: 'stopped' };
+  | { type: 'ready'; partitions: number[]; positions: { partition: number; offset: number; watermarkMs: number }[] }
+  | { type: 'commit'; report: CommitReport }
+  | { type: 'stopped' };
 
 export interface StreamPoolOptions {
   readonly workers: number;
@@ -114,11 +116,14 @@ export class StreamPool {
     const slot: Slot = { worker, partitions, ready };
     worker.on('message', (message: WorkerMessage) => {
       if (message.type === 'ready') {
-        for (const p of message.positions) this.positions.set(p.partition, { offset: p.offset, watermarkMs: p.watermarkMs });
+        for (const p of message.positions)
+          this.positions.set(p.partition, { offset: p.offset, watermarkMs: p.watermarkMs });
         resolveReady();
-      }
-      else if (message.type === 'commit') {
-        this.positions.set(message.report.partition, { offset: message.report.offset, watermarkMs: message.report.watermarkMs });
+      } else if (message.type === 'commit') {
+        this.positions.set(message.report.partition, {
+          offset: message.report.offset,
+          watermarkMs: message.report.watermarkMs,
+        });
         this.options.onCommit(message.report);
       }
     });

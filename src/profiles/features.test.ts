@@ -33,7 +33,8 @@ function toEvent(g: Gen): KairosEvent {
 function reference(events: KairosEvent[]) {
   const times = events.map((e) => e.eventTimeMs).sort((a, b) => a - b);
   let sessions = 0;
-  for (let i = 0; i < times.length; i++) if (i === 0 || times[i]! - times[i - 1]! > PROFILE_LIMITS.sessionGapMs) sessions++;
+  for (let i = 0; i < times.length; i++)
+    if (i === 0 || times[i]! - times[i - 1]! > PROFILE_LIMITS.sessionGapMs) sessions++;
   const counts: Record<string, number> = {};
   for (const e of events) {
     const name = e.type === 'track' ? e.event! : `$${e.type}`;
@@ -56,7 +57,10 @@ function reference(events: KairosEvent[]) {
     }
   }
   const identifies = events.filter((e) => e.type === 'identify');
-  const latest = identifies.sort((a, b) => b.eventTimeMs - a.eventTimeMs || (JSON.stringify(b.traits!.plan) > JSON.stringify(a.traits!.plan) ? 1 : -1))[0];
+  const latest = identifies.sort(
+    (a, b) =>
+      b.eventTimeMs - a.eventTimeMs || (JSON.stringify(b.traits!.plan) > JSON.stringify(a.traits!.plan) ? 1 : -1),
+  )[0];
   return {
     eventCount: events.length,
     eventCounts: counts,
@@ -98,21 +102,26 @@ describe('profile features', () => {
 
   it('merge of two partial profiles equals the profile of all their events', () => {
     fc.assert(
-      fc.property(fc.array(genEvent, { minLength: 1, maxLength: 100 }), fc.array(fc.boolean(), { minLength: 100, maxLength: 100 }), (generated, sides) => {
-        const events = generated.map(toEvent);
-        const a = emptyProfile();
-        const b = emptyProfile();
-        events.forEach((e, i) => applyEvent(sides[i] ? a : b, e, 'u:u1'));
-        mergeProfiles(b, a);
-        expect(summary(b)).toEqual(reference(events));
-      }),
+      fc.property(
+        fc.array(genEvent, { minLength: 1, maxLength: 100 }),
+        fc.array(fc.boolean(), { minLength: 100, maxLength: 100 }),
+        (generated, sides) => {
+          const events = generated.map(toEvent);
+          const a = emptyProfile();
+          const b = emptyProfile();
+          events.forEach((e, i) => applyEvent(sides[i] ? a : b, e, 'u:u1'));
+          mergeProfiles(b, a);
+          expect(summary(b)).toEqual(reference(events));
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('counts a late session that lands after the dropped history as a session of its own', () => {
     const HOUR = 60 * MIN;
-    const at = (h: number) => makeEvent({ userId: 'u1', eventTimeMs: T0 + h * HOUR, event: 'Product Viewed', properties: { category: 'c' } });
+    const at = (h: number) =>
+      makeEvent({ userId: 'u1', eventTimeMs: T0 + h * HOUR, event: 'Product Viewed', properties: { category: 'c' } });
     const state = emptyProfile();
     // Sessions at hours 0, 10, 20, …: more than maxSessions of them, so the oldest are dropped.
     const hours = Array.from({ length: PROFILE_LIMITS.maxSessions + 4 }, (_, i) => i * 10);
@@ -121,7 +130,9 @@ describe('profile features', () => {
     applyEvent(state, at(hours[1]! + 0.25), 'u:u1'); // joins a dropped session
     applyEvent(state, at(hours[0]!), 'u:u1'); // oldest of all, arriving last
     expect(sessionCount(state)).toBe(hours.length + 1);
-    expect(sessionCount(state)).toBe(reference([...hours.slice(1), hours[4]! + 5, hours[1]! + 0.25, hours[0]!].map(at)).sessionCount);
+    expect(sessionCount(state)).toBe(
+      reference([...hours.slice(1), hours[4]! + 5, hours[1]! + 0.25, hours[0]!].map(at)).sessionCount,
+    );
   });
 
   it('stays compact: a heavy visitor is under 1 KiB as stored (msgpack, as lmdb keeps it)', () => {
@@ -129,7 +140,12 @@ describe('profile features', () => {
     for (let i = 0; i < 5_000; i++) {
       applyEvent(
         state,
-        makeEvent({ userId: 'heavy', eventTimeMs: T0 + i * 7 * MIN, event: NAMES[i % 4], properties: { product_id: `sku-${i % 500}`, category: `c${i % 12}` } }),
+        makeEvent({
+          userId: 'heavy',
+          eventTimeMs: T0 + i * 7 * MIN,
+          event: NAMES[i % 4],
+          properties: { product_id: `sku-${i % 500}`, category: `c${i % 12}` },
+        }),
         'u:heavy',
       );
     }

@@ -55,7 +55,8 @@ export function applyEvent(state: ProfileState, event: KairosEvent, profileKey: 
   if (event.type === 'track') {
     const items = itemIdsOf(event);
     for (const itemId of items) addRecentItem(state, itemId, t);
-    if (event.event === 'Order Completed') for (const itemId of items) addTimedItem((state.pu ??= []), itemId, t, PROFILE_LIMITS.maxPurchasedItems);
+    if (event.event === 'Order Completed')
+      for (const itemId of items) addTimedItem((state.pu ??= []), itemId, t, PROFILE_LIMITS.maxPurchasedItems);
     if (event.event === 'Product Viewed') {
       const category = event.properties?.category;
       if (typeof category === 'string' && category !== '') addCategoryView(state, category, 1);
@@ -186,7 +187,8 @@ function addTimedItem(items: [string, number][], itemId: string, t: number, limi
     items.splice(existing, 1);
   }
   let index = 0;
-  while (index < items.length && (items[index]![1] > t || (items[index]![1] === t && items[index]![0] < itemId))) index++;
+  while (index < items.length && (items[index]![1] > t || (items[index]![1] === t && items[index]![0] < itemId)))
+    index++;
   if (index >= limit) return;
   items.splice(index, 0, [itemId, t]);
   if (items.length > limit) items.pop();

@@ -28,7 +28,12 @@ export class ProfileReader {
 
   /** The canonical key for a lookup. */
   keyFor(lookup: ProfileLookup): string | undefined {
-    const raw = lookup.userId !== undefined ? userKey(lookup.userId) : lookup.anonymousId !== undefined ? anonymousKey(lookup.anonymousId) : undefined;
+    const raw =
+      lookup.userId !== undefined
+        ? userKey(lookup.userId)
+        : lookup.anonymousId !== undefined
+          ? anonymousKey(lookup.anonymousId)
+          : undefined;
     if (raw === undefined) return undefined;
     return this.deps.resolveKey ? this.deps.resolveKey(raw) : raw;
   }

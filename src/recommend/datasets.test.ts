@@ -35,6 +35,8 @@ describe('parsers', () => {
 
   it('rejects malformed rows with RECOMMEND_DATASET_PARSE', () => {
     expect(() => parseMl100k('1\t2\tx\t3\n')).toThrow(expect.objectContaining({ code: 'RECOMMEND_DATASET_PARSE' }));
-    expect(() => parseRatingsCsv('a,b,c\n1,2,3\n')).toThrow(expect.objectContaining({ code: 'RECOMMEND_DATASET_PARSE' }));
+    expect(() => parseRatingsCsv('a,b,c\n1,2,3\n')).toThrow(
+      expect.objectContaining({ code: 'RECOMMEND_DATASET_PARSE' }),
+    );
   });
 });

@@ -73,7 +73,10 @@ export function parseMl100k(text: string): InteractionLog {
  */
 export function parseRatingsCsv(text: string): InteractionLog {
   const lines = text.split('\n');
-  const header = (lines[0] ?? '').replace(/\r$/, '').split(',').map((h) => h.trim());
+  const header = (lines[0] ?? '')
+    .replace(/\r$/, '')
+    .split(',')
+    .map((h) => h.trim());
   const col = (...names: string[]): number => header.findIndex((h) => names.includes(h));
   const userCol = col('userId', 'user', 'userID', 'user_id');
   const itemCol = col('movieId', 'itemId', 'item', 'itemID', 'item_id');

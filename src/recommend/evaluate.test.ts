@@ -26,7 +26,12 @@ function burstyLog(users: number, seed = 11): ReturnType<typeof createInteractio
 describe('evaluateOffline', () => {
   it('trains and scores every model on the msr split, collaborative models beating popularity', () => {
     const log = burstyLog(300);
-    const report = evaluateOffline(log, { protocol: 'msr', k: 5, models: ['popularity', 'itemknn', 'ease', 'ials'], modelOptions: { ials: { factors: 8, regularization: 1 } } });
+    const report = evaluateOffline(log, {
+      protocol: 'msr',
+      k: 5,
+      models: ['popularity', 'itemknn', 'ease', 'ials'],
+      modelOptions: { ials: { factors: 8, regularization: 1 } },
+    });
     expect(report.results.map((r) => r.model)).toEqual(['popularity', 'itemknn', 'ease', 'ials']);
     expect(report.trainRows + report.testRows).toBe(log.length);
     for (const r of report.results) {
@@ -74,7 +79,9 @@ describe('runPrequential', () => {
   });
 
   it('rejects a retrain interval outside the log', () => {
-    expect(() => runPrequential(burstyLog(10), { retrainEvery: 0 })).toThrow(expect.objectContaining({ code: 'RECOMMEND_INVALID_OPTIONS' }));
+    expect(() => runPrequential(burstyLog(10), { retrainEvery: 0 })).toThrow(
+      expect.objectContaining({ code: 'RECOMMEND_INVALID_OPTIONS' }),
+    );
   });
 });
 

@@ -41,7 +41,13 @@ export interface OfflineEvalOptions {
 }
 
 /** Models evaluated when none are named. */
-export const DEFAULT_EVAL_MODELS: readonly ModelName[] = Object.freeze(['popularity', 'itemknn', 'sar', 'ials', 'ease']);
+export const DEFAULT_EVAL_MODELS: readonly ModelName[] = Object.freeze([
+  'popularity',
+  'itemknn',
+  'sar',
+  'ials',
+  'ease',
+]);
 
 export interface ModelEvalResult {
   readonly model: ModelName;
@@ -100,7 +106,9 @@ function splitFor(log: InteractionLog, o: OfflineEvalOptions): SplitRows {
   const protocol = o.protocol ?? 'msr';
   const seed = o.seed ?? 42;
   const split = (l: InteractionLog, s: number): SplitRows =>
-    protocol === 'msr' ? stratifiedSplit(l, { ratio: 0.75, seed: s }) : temporalSplit(l, { testFraction: o.testFraction ?? 0.2 });
+    protocol === 'msr'
+      ? stratifiedSplit(l, { ratio: 0.75, seed: s })
+      : temporalSplit(l, { testFraction: o.testFraction ?? 0.2 });
   const outer = split(log, seed);
   if (!o.validation) return outer;
   // Validation: split the training rows again; indices map back into the full log.

@@ -86,7 +86,12 @@ export { createRecommendationExtension } from './serving/extension.js';
 export { RecommendationService } from './serving/service.js';
 export type { RecommendationServiceDeps } from './serving/service.js';
 export { DEFAULT_PLACEMENTS, PLACEMENT_KINDS, resolveRecommendationOptions } from './serving/options.js';
-export type { PlacementKind, RecommendationOptions, ResolvedRecommendationOptions, TrainerSettings } from './serving/options.js';
+export type {
+  PlacementKind,
+  RecommendationOptions,
+  ResolvedRecommendationOptions,
+  TrainerSettings,
+} from './serving/options.js';
 export { RecommendServingErrors } from './serving/errors.js';
 export type { RecommendServingErrorCode } from './serving/errors.js';
 export { MODELS_COLLECTION, TRAINER_COLLECTION } from './serving/model-registry.js';

@@ -53,7 +53,15 @@ describe('rankingMetrics', () => {
     expect(perfect.ndcg).toBeCloseTo(1, 12);
     expect(perfect.map).toBeCloseTo(1, 12);
     // rating_nohit: every metric 0.
-    const nohit = rankingMetrics(map([[1, [100]], [2, [100]], [3, [100]]]), truth, 10);
+    const nohit = rankingMetrics(
+      map([
+        [1, [100]],
+        [2, [100]],
+        [3, [100]],
+      ]),
+      truth,
+      10,
+    );
     expect(nohit).toMatchObject({ precision: 0, recall: 0, ndcg: 0, map: 0, mapAtK: 0 });
   });
 

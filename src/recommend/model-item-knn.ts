@@ -123,7 +123,11 @@ export class ItemKnnModel implements Recommender {
   }
 }
 
-export function fitItemKnn(m: InteractionMatrix, name: 'sar' | 'itemknn', options: ResolvedItemKnnOptions): ItemKnnModel {
+export function fitItemKnn(
+  m: InteractionMatrix,
+  name: 'sar' | 'itemknn',
+  options: ResolvedItemKnnOptions,
+): ItemKnnModel {
   const started = performance.now();
   const n = m.itemCount;
   const halfLife = options.timeDecayHalfLifeDays * DAY_SECONDS;

@@ -20,7 +20,12 @@ function clusters(): InteractionMatrix {
     const group = u < 6 ? 'a' : 'b';
     for (let i = 0; i < 5; i++) {
       if ((u + i) % 6 === 0) continue; // a hole per user
-      rows.push({ user: `u${u}`, item: `${group}${i}`, weight: 1 + ((u + i) % 5), timestamp: 1_000_000 + u * 1000 + i });
+      rows.push({
+        user: `u${u}`,
+        item: `${group}${i}`,
+        weight: 1 + ((u + i) % 5),
+        timestamp: 1_000_000 + u * 1000 + i,
+      });
     }
   }
   // One cross-over user so the clusters are connected.
@@ -165,14 +170,22 @@ describe('iALS', () => {
 
   it('folds a history in to (nearly) the trained user factor', () => {
     const m = clusters();
-    const model = fitIals(m, resolveIalsOptions({ factors: 4, iterations: 20, cgSteps: 4, regularization: 0.1, alpha: 5 }));
+    const model = fitIals(
+      m,
+      resolveIalsOptions({ factors: 4, iterations: 20, cgSteps: 4, regularization: 0.1, alpha: 5 }),
+    );
     const u = user(m, 'u4');
     const trained = new Float64Array(m.itemCount);
     const folded = new Float64Array(m.itemCount);
     model.scoreUser(u, trained);
     const items = m.userItems.subarray(m.userPtr[u], m.userPtr[u + 1]);
-    model.scoreItems(items, Array.from(items, () => 1), folded);
-    for (let i = 0; i < m.itemCount; i++) if (Number.isFinite(trained[i]!)) expect(folded[i]!).toBeCloseTo(trained[i]!, 3);
+    model.scoreItems(
+      items,
+      Array.from(items, () => 1),
+      folded,
+    );
+    for (let i = 0; i < m.itemCount; i++)
+      if (Number.isFinite(trained[i]!)) expect(folded[i]!).toBeCloseTo(trained[i]!, 3);
   });
 });
 
@@ -219,15 +232,25 @@ describe('every model', () => {
 
   it('rejects unknown models, options and broken artifacts by code', () => {
     expect(() => parseModelName('bpr')).toThrow(expect.objectContaining({ code: 'RECOMMEND_UNKNOWN_MODEL' }));
-    expect(() => createTrainer('ease', { lambda: -1 })).toThrow(expect.objectContaining({ code: 'RECOMMEND_INVALID_OPTIONS' }));
-    expect(() => createTrainer('ease', { lamda: 10 })).toThrow(expect.objectContaining({ code: 'RECOMMEND_INVALID_OPTIONS' }));
-    expect(() => decodeArtifact(Buffer.from('nope nope'))).toThrow(expect.objectContaining({ code: 'RECOMMEND_INVALID_ARTIFACT' }));
+    expect(() => createTrainer('ease', { lambda: -1 })).toThrow(
+      expect.objectContaining({ code: 'RECOMMEND_INVALID_OPTIONS' }),
+    );
+    expect(() => createTrainer('ease', { lamda: 10 })).toThrow(
+      expect.objectContaining({ code: 'RECOMMEND_INVALID_OPTIONS' }),
+    );
+    expect(() => decodeArtifact(Buffer.from('nope nope'))).toThrow(
+      expect.objectContaining({ code: 'RECOMMEND_INVALID_ARTIFACT' }),
+    );
     const buf = encodeArtifact(createTrainer('popularity').fit(clusters()).toArtifact());
-    expect(() => decodeArtifact(buf.subarray(0, buf.length - 8))).toThrow(expect.objectContaining({ code: 'RECOMMEND_INVALID_ARTIFACT' }));
+    expect(() => decodeArtifact(buf.subarray(0, buf.length - 8))).toThrow(
+      expect.objectContaining({ code: 'RECOMMEND_INVALID_ARTIFACT' }),
+    );
   });
 
   it('refuses to train on nothing', () => {
     const log = createInteractionLog([]);
-    expect(() => buildInteractionMatrix(log)).toThrow(expect.objectContaining({ code: 'RECOMMEND_EMPTY_TRAINING_SET' }));
+    expect(() => buildInteractionMatrix(log)).toThrow(
+      expect.objectContaining({ code: 'RECOMMEND_EMPTY_TRAINING_SET' }),
+    );
   });
 });

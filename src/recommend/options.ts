@@ -78,7 +78,8 @@ export interface ModelOptionsByName {
 /** Unknown keys are typos: fail loudly instead of training with a default. */
 function checkKeys(partial: object, allowed: readonly string[]): void {
   for (const key of Object.keys(partial)) {
-    if (!allowed.includes(key)) invalid(key, (partial as Record<string, unknown>)[key], `is not an option (known: ${allowed.join(', ')})`);
+    if (!allowed.includes(key))
+      invalid(key, (partial as Record<string, unknown>)[key], `is not an option (known: ${allowed.join(', ')})`);
   }
 }
 
@@ -101,7 +102,10 @@ function bool(field: string, value: unknown): boolean {
   return value;
 }
 
-export function resolveItemKnnOptions(partial: ItemKnnOptions = {}, flavour: 'sar' | 'itemknn' = 'sar'): ResolvedItemKnnOptions {
+export function resolveItemKnnOptions(
+  partial: ItemKnnOptions = {},
+  flavour: 'sar' | 'itemknn' = 'sar',
+): ResolvedItemKnnOptions {
   checkKeys(partial, ['similarity', 'timeDecayHalfLifeDays', 'useWeights', 'neighbors', 'threshold']);
   const sar = flavour === 'sar';
   const similarity = partial.similarity ?? (sar ? 'jaccard' : 'cosine');
@@ -147,7 +151,10 @@ export function resolvePopularityOptions(partial: PopularityOptions = {}): Resol
 }
 
 /** Resolves the options of any model by name. */
-export function resolveModelOptions(name: ModelName, partial: Readonly<Record<string, unknown>> = {}): Readonly<Record<string, unknown>> {
+export function resolveModelOptions(
+  name: ModelName,
+  partial: Readonly<Record<string, unknown>> = {},
+): Readonly<Record<string, unknown>> {
   switch (name) {
     case 'popularity':
       return resolvePopularityOptions(partial);

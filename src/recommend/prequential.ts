@@ -116,7 +116,15 @@ function replayModel(
   const stateOf = (u: number): UserState => {
     let s = states.get(u);
     if (!s) {
-      s = { seen: [], sessionItems: [], sessionWeights: [], epoch: -1, periodic: undefined, periodicKnown: false, fold: undefined };
+      s = {
+        seen: [],
+        sessionItems: [],
+        sessionWeights: [],
+        epoch: -1,
+        periodic: undefined,
+        periodicKnown: false,
+        fold: undefined,
+      };
       states.set(u, s);
     }
     return s;

@@ -27,9 +27,13 @@ export function createTrainer(name: ModelName, options: Readonly<Record<string, 
 }
 
 function unknownModel(name: unknown): Error {
-  return RecommendErrors.create('RECOMMEND_UNKNOWN_MODEL', `Unknown model ${JSON.stringify(name)}; known: ${MODEL_NAMES.join(', ')}`, {
-    details: { model: name, known: MODEL_NAMES },
-  });
+  return RecommendErrors.create(
+    'RECOMMEND_UNKNOWN_MODEL',
+    `Unknown model ${JSON.stringify(name)}; known: ${MODEL_NAMES.join(', ')}`,
+    {
+      details: { model: name, known: MODEL_NAMES },
+    },
+  );
 }
 
 /** Parses a model name from user input; throws RECOMMEND_UNKNOWN_MODEL otherwise. */

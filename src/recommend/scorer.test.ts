@@ -11,7 +11,8 @@ function data(): ReturnType<typeof buildInteractionMatrix> {
   const rows: Interaction[] = [];
   for (let u = 0; u < 10; u++) {
     const group = u < 5 ? 'a' : 'b';
-    for (let i = 0; i < 4; i++) if ((u + i) % 5 !== 0) rows.push({ user: `u${u}`, item: `${group}${i}`, weight: 1, timestamp: u });
+    for (let i = 0; i < 4; i++)
+      if ((u + i) % 5 !== 0) rows.push({ user: `u${u}`, item: `${group}${i}`, weight: 1, timestamp: u });
   }
   rows.push({ user: 'u9', item: 'a0', weight: 1, timestamp: 9 });
   return buildInteractionMatrix(createInteractionLog(rows));
@@ -31,7 +32,11 @@ describe('Scorer', () => {
     const s = new Float64Array(m.itemCount);
     model.scoreUser(1, u);
     model.scoreItems(session.items, session.weights, s);
-    const expected = topN(u.map((x, i) => x + 0.5 * s[i]!), 3, { exclude });
+    const expected = topN(
+      u.map((x, i) => x + 0.5 * s[i]!),
+      3,
+      { exclude },
+    );
     expect(Array.from(got.items)).toEqual(Array.from(expected.items));
     expect(got.source).toBe('user+session');
 

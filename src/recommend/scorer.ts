@@ -50,7 +50,10 @@ export class Scorer {
     const { model } = this;
     const known = request.user !== undefined && model.scoreUser(request.user, this.userScores);
     const session = request.session;
-    const folded = session !== undefined && session.items.length > 0 && model.scoreItems(session.items, session.weights, this.sessionScores);
+    const folded =
+      session !== undefined &&
+      session.items.length > 0 &&
+      model.scoreItems(session.items, session.weights, this.sessionScores);
     const w = request.sessionWeight ?? 1;
     const out = this.scores;
     let source: ScoreSource;

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { MersenneTwister } from './rng.js';
-import { blendScores, decaySessionWeights, ItemExclusion, normalizeMaxAbs, topN, withPopularityFallback } from './scoring.js';
+import {
+  blendScores,
+  decaySessionWeights,
+  ItemExclusion,
+  normalizeMaxAbs,
+  topN,
+  withPopularityFallback,
+} from './scoring.js';
 
 /** Reference: full sort by (score desc, index asc). */
 function sortedTop(scores: number[], k: number, drop: (i: number) => boolean = () => false): number[] {

@@ -10,7 +10,12 @@ function syntheticLog(users: number, seed = 1): ReturnType<typeof createInteract
   for (let u = 0; u < users; u++) {
     const n = 1 + Math.floor(rng.random() * 30);
     for (let k = 0; k < n; k++) {
-      rows.push({ user: `u${u}`, item: `i${(u * 7 + k * 3) % 50}-${k}`, weight: 1 + (k % 5), timestamp: 1000 + Math.floor(rng.random() * 1e6) });
+      rows.push({
+        user: `u${u}`,
+        item: `i${(u * 7 + k * 3) % 50}-${k}`,
+        weight: 1 + (k % 5),
+        timestamp: 1000 + Math.floor(rng.random() * 1e6),
+      });
     }
   }
   // Interleave users so the source order is not grouped by user.
@@ -67,7 +72,9 @@ describe('stratifiedSplit (MS python_stratified_split)', () => {
   });
 
   it('rejects a ratio outside (0, 1)', () => {
-    expect(() => stratifiedSplit(log, { ratio: 1 })).toThrow(expect.objectContaining({ code: 'RECOMMEND_INVALID_OPTIONS' }));
+    expect(() => stratifiedSplit(log, { ratio: 1 })).toThrow(
+      expect.objectContaining({ code: 'RECOMMEND_INVALID_OPTIONS' }),
+    );
   });
 });
 

@@ -43,7 +43,12 @@ export interface HttpServerOptions {
  */
 export async function createHttpServer(options: HttpServerOptions): Promise<FastifyInstance> {
   // Fastify's default instance type carries FastifyBaseLogger; pino's Logger is a superset of it.
-  const app: FastifyInstance = Fastify<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger>({
+  const app: FastifyInstance = Fastify<
+    RawServerDefault,
+    RawRequestDefaultExpression,
+    RawReplyDefaultExpression,
+    FastifyBaseLogger
+  >({
     loggerInstance: options.logger,
     logController: new LogController({ disableRequestLogging: true }),
     // Profile and segment ids may contain characters such as '@' or ':'.

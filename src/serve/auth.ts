@@ -65,7 +65,8 @@ export function requireSecret(keys: KeyRing) {
   return (request: FastifyRequest, _reply: FastifyReply, done: (err?: Error) => void): void => {
     const principal = authenticate(keys, request);
     if (!principal) return done(ServeErrors.create('SERVE_UNAUTHORIZED'));
-    if (principal.kind !== 'secret') return done(ServeErrors.create('SERVE_FORBIDDEN', 'This route needs the secret key'));
+    if (principal.kind !== 'secret')
+      return done(ServeErrors.create('SERVE_FORBIDDEN', 'This route needs the secret key'));
     request.principal = principal;
     done();
   };

@@ -1,6 +1,14 @@
 export { createHttpServer } from './app.js';
 export type { HttpServerOptions, RouteContext, RouteModule } from './app.js';
-export { authenticate, basicUsername, bearerToken, isSecretKey, isWriteKey, requireAnyKey, requireSecret } from './auth.js';
+export {
+  authenticate,
+  basicUsername,
+  bearerToken,
+  isSecretKey,
+  isWriteKey,
+  requireAnyKey,
+  requireSecret,
+} from './auth.js';
 export { errorBody } from './error-handler.js';
 export { ServeErrors } from './errors.js';
 export type { ServeErrorCode } from './errors.js';

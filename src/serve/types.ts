@@ -5,7 +5,8 @@ export interface KeyRing {
 }
 
 /** Who made a request, as established by the auth hooks. */
-export type Principal = { readonly kind: 'write'; readonly key: string } | { readonly kind: 'secret'; readonly key: string };
+export type Principal =
+  { readonly kind: 'write'; readonly key: string } | { readonly kind: 'secret'; readonly key: string };
 
 /** The JSON error body every route answers with (DESIGN.md §4). */
 export interface ErrorBody {

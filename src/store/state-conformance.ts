@@ -165,42 +165,42 @@ export function runStateStoreConformance(options: StateConformanceOptions): void
       }
     });
 
-    test(
-      'a kill -9 during commits leaves the last committed state, never a mix',
-      async () => {
-        if (!crash) throw new Error('this adapter gave no crash module');
-        for (let trial = 0; trial < 5; trial++) {
-          const killAfterMs = 150 + Math.floor(Math.random() * 600);
-          const child = spawn(process.execPath, ['--import', 'tsx', childScript, crash.module, JSON.stringify(crash.options)], {
+    test('a kill -9 during commits leaves the last committed state, never a mix', async () => {
+      if (!crash) throw new Error('this adapter gave no crash module');
+      for (let trial = 0; trial < 5; trial++) {
+        const killAfterMs = 150 + Math.floor(Math.random() * 600);
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', childScript, crash.module, JSON.stringify(crash.options)],
+          {
             stdio: ['ignore', 'pipe', 'inherit'],
-          });
-          let acked = 0;
-          let buffer = '';
-          child.stdout.setEncoding('utf8');
-          child.stdout.on('data', (chunk: string) => {
-            buffer += chunk;
-            const lines = buffer.split('\n');
-            buffer = lines.pop() ?? '';
-            for (const line of lines) if (line.startsWith('ok ')) acked = Math.max(acked, Number(line.slice(3)));
-          });
-          const started = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
-          await started;
-          await new Promise((r) => setTimeout(r, killAfterMs));
-          child.kill('SIGKILL');
-          await new Promise((r) => child.once('exit', r));
-          const reader = await open();
-          const checkpoint = await reader.checkpoint(7);
-          const n = checkpoint?.offset ?? 0;
-          // Every commit n writes keys crash/0..9 = n and one outbox record n: all must agree.
-          expect(n).toBeGreaterThanOrEqual(acked);
-          const values = await reader.getMany(Array.from({ length: 10 }, (_, i) => `crash/${i}`));
-          expect(new Set(values)).toEqual(new Set([n === 0 ? undefined : n]));
-          const outbox = await reader.readOutbox(7, 0, 100_000);
-          expect(outbox.length).toBe(n);
-          expect(outbox.at(-1)?.value ?? 0).toBe(n);
-        }
-      },
-      120_000,
-    );
+          },
+        );
+        let acked = 0;
+        let buffer = '';
+        child.stdout.setEncoding('utf8');
+        child.stdout.on('data', (chunk: string) => {
+          buffer += chunk;
+          const lines = buffer.split('\n');
+          buffer = lines.pop() ?? '';
+          for (const line of lines) if (line.startsWith('ok ')) acked = Math.max(acked, Number(line.slice(3)));
+        });
+        const started = new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+        await started;
+        await new Promise((r) => setTimeout(r, killAfterMs));
+        child.kill('SIGKILL');
+        await new Promise((r) => child.once('exit', r));
+        const reader = await open();
+        const checkpoint = await reader.checkpoint(7);
+        const n = checkpoint?.offset ?? 0;
+        // Every commit n writes keys crash/0..9 = n and one outbox record n: all must agree.
+        expect(n).toBeGreaterThanOrEqual(acked);
+        const values = await reader.getMany(Array.from({ length: 10 }, (_, i) => `crash/${i}`));
+        expect(new Set(values)).toEqual(new Set([n === 0 ? undefined : n]));
+        const outbox = await reader.readOutbox(7, 0, 100_000);
+        expect(outbox.length).toBe(n);
+        expect(outbox.at(-1)?.value ?? 0).toBe(n);
+      }
+    }, 120_000);
   });
 }

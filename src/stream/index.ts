@@ -1,4 +1,13 @@
-export type { CommitReport, FiredTimer, ForwardRecord, KeyedContext, KeyedOperator, LateRecord, Pipeline, TimeDomain } from './types.js';
+export type {
+  CommitReport,
+  FiredTimer,
+  ForwardRecord,
+  KeyedContext,
+  KeyedOperator,
+  LateRecord,
+  Pipeline,
+  TimeDomain,
+} from './types.js';
 export { TIME_DOMAINS, isForwardRecord } from './types.js';
 export { StreamErrors } from './errors.js';
 export type { StreamErrorCode } from './errors.js';

@@ -17,11 +17,24 @@ export function timerPrefix(partition: number): string {
   return `t/${partition}/`;
 }
 
-export function timerKey(partition: number, domain: TimeDomain, timeMs: number, key: string, operator: string, tag: string): string {
+export function timerKey(
+  partition: number,
+  domain: TimeDomain,
+  timeMs: number,
+  key: string,
+  operator: string,
+  tag: string,
+): string {
   return `t/${partition}/${domain}/${pad(timeMs, 15)}/${key}\u0000${operator}\u0000${tag}`;
 }
 
-export function parseTimerKey(storeKey: string): { domain: TimeDomain; timeMs: number; key: string; operator: string; tag: string } {
+export function parseTimerKey(storeKey: string): {
+  domain: TimeDomain;
+  timeMs: number;
+  key: string;
+  operator: string;
+  tag: string;
+} {
   // t/<p>/<domain>/<time>/<rest>
   const first = storeKey.indexOf('/', 2);
   const second = storeKey.indexOf('/', first + 1);

@@ -54,14 +54,18 @@ export function resolveStreamOptions(options: StreamOptions = {}): ResolvedStrea
   for (const field of ['maxBatchRecords', 'pollMs', 'dedupeCapacity', 'cacheEntries', 'lateRecordsKept'] as const) {
     const value = resolved[field];
     if (!Number.isInteger(value) || value < 1) {
-      throw StreamErrors.create('STREAM_INVALID_OPTIONS', `${field} must be a positive integer`, { details: { field, value } });
+      throw StreamErrors.create('STREAM_INVALID_OPTIONS', `${field} must be a positive integer`, {
+        details: { field, value },
+      });
     }
   }
   return Object.freeze(resolved);
 }
 
 /** The JSON-safe subset of the options, to hand to worker threads. */
-export function serializableStreamOptions(options: ResolvedStreamOptions): Omit<ResolvedStreamOptions, 'clock' | 'logger'> {
+export function serializableStreamOptions(
+  options: ResolvedStreamOptions,
+): Omit<ResolvedStreamOptions, 'clock' | 'logger'> {
   const { clock: _clock, logger: _logger, ...rest } = options;
   return rest;
 }

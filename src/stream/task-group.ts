@@ -74,7 +74,11 @@ export class TaskGroup {
 
   /** Watermark and next offset per partition, for readiness and lag metrics. */
   positions(): { partition: number; offset: number; watermarkMs: number }[] {
-    return [...this.running.values()].map(({ task }) => ({ partition: task.partition, offset: task.position, watermarkMs: task.watermark }));
+    return [...this.running.values()].map(({ task }) => ({
+      partition: task.partition,
+      offset: task.position,
+      watermarkMs: task.watermark,
+    }));
   }
 
   async stop(): Promise<void> {

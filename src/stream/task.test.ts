@@ -7,7 +7,14 @@ import { appendPayloads, makeEvent } from '../../test/helpers/events.js';
 import { resolveStreamOptions } from './options.js';
 import { PartitionTask } from './task.js';
 import type { KeyedOperator, Pipeline } from './types.js';
-import { countAggregate, createWindowOperator, sessionWindows, slidingWindows, tumblingWindows, type WindowResult } from './windows.js';
+import {
+  countAggregate,
+  createWindowOperator,
+  sessionWindows,
+  slidingWindows,
+  tumblingWindows,
+  type WindowResult,
+} from './windows.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -51,7 +58,13 @@ async function harness(pipeline: Pipeline, partitions = 2, boundMs = 5_000): Pro
       await start();
     },
   };
-  const options = resolveStreamOptions({ outOfOrderness: boundMs, idleTimeout: '1s', pollMs: 1, clock, maxBatchRecords: 7 });
+  const options = resolveStreamOptions({
+    outOfOrderness: boundMs,
+    idleTimeout: '1s',
+    pollMs: 1,
+    clock,
+    maxBatchRecords: 7,
+  });
   const start = async () => {
     h.tasks = [];
     for (let p = 0; p < partitions; p++) {
@@ -88,10 +101,16 @@ const counter: KeyedOperator = {
 describe('PartitionTask', () => {
   it('processes every record once and resumes from its checkpoint after a restart', async () => {
     const h = await harness([counter]);
-    await appendPayloads(h.log, Array.from({ length: 30 }, (_, i) => makeEvent({ userId: `u${i % 3}`, eventTimeMs: T0 + i * 1000 })));
+    await appendPayloads(
+      h.log,
+      Array.from({ length: 30 }, (_, i) => makeEvent({ userId: `u${i % 3}`, eventTimeMs: T0 + i * 1000 })),
+    );
     await h.drain();
     await h.restart();
-    await appendPayloads(h.log, Array.from({ length: 6 }, (_, i) => makeEvent({ userId: `u${i % 3}`, eventTimeMs: T0 + 40_000 + i })));
+    await appendPayloads(
+      h.log,
+      Array.from({ length: 6 }, (_, i) => makeEvent({ userId: `u${i % 3}`, eventTimeMs: T0 + 40_000 + i })),
+    );
     await h.drain();
     for (const user of ['u0', 'u1', 'u2']) {
       expect(((await h.store.get(`s/u:${user}`)) as { ops: { counter: number } }).ops.counter).toBe(12);
@@ -166,13 +185,28 @@ describe('PartitionTask', () => {
     await appendPayloads(h.log, events);
     // The collector's link: seal keyed by the anonymous profile, then the identify keyed by the user.
     await appendPayloads(h.log, [
-      { control: 'seal', messageId: 'id-1:seal:a:visitor-1', profileKey: `a:${anon}`, intoKey: 'u:alice', eventTimeMs: T0 + 4, receivedAtMs: T0 + 4 },
-      makeEvent({ type: 'identify', userId: 'alice', anonymousId: anon, eventTimeMs: T0 + 4, links: [{ fromKey: `a:${anon}` }] }),
+      {
+        control: 'seal',
+        messageId: 'id-1:seal:a:visitor-1',
+        profileKey: `a:${anon}`,
+        intoKey: 'u:alice',
+        eventTimeMs: T0 + 4,
+        receivedAtMs: T0 + 4,
+      },
+      makeEvent({
+        type: 'identify',
+        userId: 'alice',
+        anonymousId: anon,
+        eventTimeMs: T0 + 4,
+        links: [{ fromKey: `a:${anon}` }],
+      }),
     ]);
     await appendPayloads(h.log, [makeEvent({ userId: 'alice', eventTimeMs: T0 + 5 })]);
     // Drain the user's partition first: it must wait for the anonymous partition's seal.
     const userPartition = h.log.partitionOf('u:alice');
-    const order = [...h.tasks].sort((a, b) => (a.partition === userPartition ? -1 : b.partition === userPartition ? 1 : 0));
+    const order = [...h.tasks].sort((a, b) =>
+      a.partition === userPartition ? -1 : b.partition === userPartition ? 1 : 0,
+    );
     h.tasks = order;
     await h.drain();
     await h.drain();
@@ -185,11 +219,21 @@ describe('PartitionTask', () => {
     const h = await harness([counter], 1);
     await appendPayloads(h.log, [
       makeEvent({ anonymousId: 'late-visitor', eventTimeMs: T0 }),
-      { control: 'seal', messageId: 's1', profileKey: 'a:late-visitor', intoKey: 'u:bob', eventTimeMs: T0 + 1, receivedAtMs: T0 + 1 },
+      {
+        control: 'seal',
+        messageId: 's1',
+        profileKey: 'a:late-visitor',
+        intoKey: 'u:bob',
+        eventTimeMs: T0 + 1,
+        receivedAtMs: T0 + 1,
+      },
       makeEvent({ anonymousId: 'late-visitor', eventTimeMs: T0 + 2 }),
     ]);
     await h.drain();
-    const forwards = h.outbox.filter((r) => (r as { kind?: string }).kind === 'forward') as { intoKey: string; event: KairosEvent }[];
+    const forwards = h.outbox.filter((r) => (r as { kind?: string }).kind === 'forward') as {
+      intoKey: string;
+      event: KairosEvent;
+    }[];
     expect(forwards).toHaveLength(1);
     expect(forwards[0]!.intoKey).toBe('u:bob');
     expect(forwards[0]!.event.profileKey).toBe('u:bob');
@@ -206,14 +250,19 @@ interface GenEvent {
 }
 
 const genEvents = fc.array(
-  fc.record({ user: fc.integer({ min: 0, max: 4 }), t: fc.integer({ min: 0, max: 40 * MIN }), delay: fc.integer({ min: 0, max: 4_999 }) }),
+  fc.record({
+    user: fc.integer({ min: 0, max: 4 }),
+    t: fc.integer({ min: 0, max: 40 * MIN }),
+    delay: fc.integer({ min: 0, max: 4_999 }),
+  }),
   { minLength: 1, maxLength: 120 },
 );
 
 function finalResults(outbox: unknown[], operator: string): Map<string, number> {
   const results = new Map<string, number>();
   for (const record of outbox as WindowResult<number>[]) {
-    if (record.kind === 'window' && record.operator === operator) results.set(`${record.key}|${record.startMs}|${record.endMs}`, record.result);
+    if (record.kind === 'window' && record.operator === operator)
+      results.set(`${record.key}|${record.startMs}|${record.endMs}`, record.result);
   }
   return results;
 }
@@ -232,7 +281,10 @@ function referenceWindows(events: GenEvent[], assign: (t: number) => [number, nu
 function referenceSessions(events: GenEvent[], gapMs: number): Map<string, number> {
   const results = new Map<string, number>();
   for (let user = 0; user <= 4; user++) {
-    const times = events.filter((e) => e.user === user).map((e) => T0 + e.t).sort((a, b) => a - b);
+    const times = events
+      .filter((e) => e.user === user)
+      .map((e) => T0 + e.t)
+      .sort((a, b) => a - b);
     let start = 0;
     let end = 0;
     let count = 0;
@@ -258,7 +310,11 @@ describe('window operators', () => {
       fc.asyncProperty(genEvents, async (generated) => {
         const pipeline = [
           createWindowOperator({ name: 'tumbling', assigner: tumblingWindows(10 * MIN), aggregate: countAggregate }),
-          createWindowOperator({ name: 'sliding', assigner: slidingWindows(10 * MIN, 5 * MIN), aggregate: countAggregate }),
+          createWindowOperator({
+            name: 'sliding',
+            assigner: slidingWindows(10 * MIN, 5 * MIN),
+            aggregate: countAggregate,
+          }),
           createWindowOperator({ name: 'session', assigner: sessionWindows(3 * MIN), aggregate: countAggregate }),
         ];
         const h = await harness(pipeline, 2, 5_000);
@@ -294,9 +350,17 @@ describe('window operators', () => {
   });
 
   it('sends elements beyond the allowed lateness to the late side-output, updates within it', async () => {
-    const op = createWindowOperator({ name: 'w', assigner: tumblingWindows(MIN), aggregate: countAggregate, allowedLatenessMs: 30_000 });
+    const op = createWindowOperator({
+      name: 'w',
+      assigner: tumblingWindows(MIN),
+      aggregate: countAggregate,
+      allowedLatenessMs: 30_000,
+    });
     const h = await harness([op], 1, 0);
-    await appendPayloads(h.log, [makeEvent({ userId: 'x', eventTimeMs: T0 + 10_000 }), makeEvent({ userId: 'x', eventTimeMs: T0 + MIN + 20_000 })]);
+    await appendPayloads(h.log, [
+      makeEvent({ userId: 'x', eventTimeMs: T0 + 10_000 }),
+      makeEvent({ userId: 'x', eventTimeMs: T0 + MIN + 20_000 }),
+    ]);
     await h.drain();
     expect(finalResults(h.outbox, 'w').get(`u:x|${T0}|${T0 + MIN}`)).toBe(1);
     // Within lateness (watermark T0+80s < end-1+30s): the fired window is updated and re-emitted.
@@ -340,6 +404,7 @@ describe('TaskGroup', () => {
       void group.start();
     });
     await done;
-    for (let u = 0; u < 9; u++) expect(((await store.get(`s/u:g${u}`)) as { ops: { counter: number } }).ops.counter).toBe(10);
+    for (let u = 0; u < 9; u++)
+      expect(((await store.get(`s/u:g${u}`)) as { ops: { counter: number } }).ops.counter).toBe(10);
   });
 });

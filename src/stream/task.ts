@@ -17,7 +17,15 @@ import {
 } from './keys.js';
 import type { ResolvedStreamOptions } from './options.js';
 import { TimerQueue, timerId, type TimerEntry } from './timer-queue.js';
-import type { CommitReport, FiredTimer, ForwardRecord, KeyedContext, LateRecord, Pipeline, TimeDomain } from './types.js';
+import type {
+  CommitReport,
+  FiredTimer,
+  ForwardRecord,
+  KeyedContext,
+  LateRecord,
+  Pipeline,
+  TimeDomain,
+} from './types.js';
 
 /** The stored state of one key: every operator's slot, and the seal when the key was merged away. */
 export interface KeyState {
@@ -287,7 +295,8 @@ export class PartitionTask {
       if (fromKey === event.profileKey) continue;
       let state: KeyState | undefined;
       if (this.deps.log.partitionOf(fromKey) === this.partition) {
-        state = this.cache.get(fromKey) ?? ((await this.handle.getMany([stateKey(fromKey)]))[0] as KeyState | undefined);
+        state =
+          this.cache.get(fromKey) ?? ((await this.handle.getMany([stateKey(fromKey)]))[0] as KeyState | undefined);
       } else {
         state = (await this.deps.store.get(stateKey(fromKey))) as KeyState | undefined;
       }
@@ -295,7 +304,10 @@ export class PartitionTask {
         const now = this.opts.clock.now();
         this.sealWaitSinceMs ??= now;
         if (now - this.sealWaitSinceMs < this.opts.sealWaitTimeoutMs) return false;
-        this.opts.logger.warn({ partition: this.partition, fromKey, into: event.profileKey }, 'seal wait timed out; merging what is known');
+        this.opts.logger.warn(
+          { partition: this.partition, fromKey, into: event.profileKey },
+          'seal wait timed out; merging what is known',
+        );
       }
       sealed.push({ key: fromKey, state });
     }
@@ -516,7 +528,11 @@ export class PartitionTask {
       lateEvicted.push(this.lateKeys[j]!);
       deletes.push(this.lateKeys[j]!);
     }
-    const meta: CheckpointMeta = { watermarkMs: this.watermarkMs, maxEventTimeMs: this.maxEventTimeMs, batchSeq: this.batchSeq };
+    const meta: CheckpointMeta = {
+      watermarkMs: this.watermarkMs,
+      maxEventTimeMs: this.maxEventTimeMs,
+      batchSeq: this.batchSeq,
+    };
     const outbox = this.stepOutbox;
     const commitStarted = performance.now();
     try {

@@ -123,7 +123,13 @@ export function createWindowOperator<Acc, Out>(options: WindowOperatorOptions<Ac
   };
 
   /** Adds `acc` for window `w` to the state, merging sessions; returns the slot now holding it. */
-  const addWindow = (ctx: KeyedContext, state: WindowState<Acc>, w: TimeWindow, acc: Acc, fired: 0 | 1): WindowSlot<Acc> => {
+  const addWindow = (
+    ctx: KeyedContext,
+    state: WindowState<Acc>,
+    w: TimeWindow,
+    acc: Acc,
+    fired: 0 | 1,
+  ): WindowSlot<Acc> => {
     if (assigner.kind !== 'session') {
       let slot = state.w.find((s) => s[0] === w.startMs && s[1] === w.endMs);
       if (slot) {

@@ -40,7 +40,12 @@ export interface TestEngine {
 export async function startTestEngine(): Promise<TestEngine> {
   ensureSdkBuilt();
   const dir = mkdtempSync(join(tmpdir(), 'kairos-e2e-'));
-  const engine: RunningEngine = await startEngine({ port: 0, dataDir: dir, logLevel: 'warn', ...embeddedCapabilities() });
+  const engine: RunningEngine = await startEngine({
+    port: 0,
+    dataDir: dir,
+    logLevel: 'warn',
+    ...embeddedCapabilities(),
+  });
   return {
     engine,
     url: engine.url,

@@ -358,7 +358,9 @@ describe('demo store → engine', () => {
       await rail.waitFor();
       const diag = async () => {
         const { anonymousId } = await visitor(page);
-        const r = await fetch(`${engine.url}/v1/recommendations?anonymousId=${anonymousId}&placement=home&n=8`, { headers: { authorization: basicAuth(engine.writeKey) } });
+        const r = await fetch(`${engine.url}/v1/recommendations?anonymousId=${anonymousId}&placement=home&n=8`, {
+          headers: { authorization: basicAuth(engine.writeKey) },
+        });
         return `fallback reason: ${await rail.getAttribute('data-fallback-reason')}; API: ${r.status} ${await r.text()}`;
       };
       expect(await rail.getAttribute('data-source'), await diag()).toBe('kairos');

@@ -127,7 +127,9 @@ export class EngineProcess {
     const deadline = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < deadline) {
-      const body = (await (await fetch(`${this.url}/readyz`)).json()) as { partitions: { lag: number | null; logEnd: number }[] };
+      const body = (await (await fetch(`${this.url}/readyz`)).json()) as {
+        partitions: { lag: number | null; logEnd: number }[];
+      };
       last = JSON.stringify(body.partitions);
       if (body.partitions.every((p) => p.lag === 0 || (p.lag === null && p.logEnd === 0))) return;
       await new Promise((r) => setTimeout(r, 200));

@@ -162,23 +162,52 @@ export class RoleProcess {
 }
 
 export interface WorkerReadiness {
-  worker: { member: string; assigned: number[]; owned: number[]; live: string[]; partitions: { partition: number; offset: number }[]; pipelineVersion: number };
+  worker: {
+    member: string;
+    assigned: number[];
+    owned: number[];
+    live: string[];
+    partitions: { partition: number; offset: number }[];
+    pipelineVersion: number;
+  };
 }
 
 export interface ApiReadiness {
-  api: { partitions: { partition: number; logEnd: number | null; offset: number | null; lag: number | null; owner: string | null }[] };
+  api: {
+    partitions: {
+      partition: number;
+      logEnd: number | null;
+      offset: number | null;
+      lag: number | null;
+      owner: string | null;
+    }[];
+  };
 }
 
 /** Waits until the workers agree: each runs exactly what it is assigned and together they run every partition. */
-export async function waitForAssignment(workers: readonly RoleProcess[], partitions: number, timeoutMs = 60_000): Promise<Map<RoleProcess, number[]>> {
+export async function waitForAssignment(
+  workers: readonly RoleProcess[],
+  partitions: number,
+  timeoutMs = 60_000,
+): Promise<Map<RoleProcess, number[]>> {
   const deadline = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < deadline) {
     const states = await Promise.all(workers.map((w) => w.readyz<WorkerReadiness>()));
     const owned = states.map((s) => s.worker.partitions.map((p) => p.partition).sort((a, b) => a - b));
-    last = JSON.stringify(states.map((s) => ({ member: s.worker.member, assigned: s.worker.assigned, owned: s.worker.owned, live: s.worker.live })));
+    last = JSON.stringify(
+      states.map((s) => ({
+        member: s.worker.member,
+        assigned: s.worker.assigned,
+        owned: s.worker.owned,
+        live: s.worker.live,
+      })),
+    );
     const all = owned.flat().sort((a, b) => a - b);
-    const settled = states.every((s, i) => JSON.stringify(s.worker.assigned) === JSON.stringify(owned[i]) && s.worker.live.length === workers.length);
+    const settled = states.every(
+      (s, i) =>
+        JSON.stringify(s.worker.assigned) === JSON.stringify(owned[i]) && s.worker.live.length === workers.length,
+    );
     if (settled && JSON.stringify(all) === JSON.stringify(Array.from({ length: partitions }, (_, p) => p))) {
       return new Map(workers.map((w, i) => [w, owned[i]!]));
     }
@@ -278,7 +307,8 @@ export class BatchReference {
 export function referenceSessions(times: number[]): number {
   const sorted = [...times].sort((a, b) => a - b);
   let sessions = 0;
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i]! - sorted[i - 1]! > PROFILE_LIMITS.sessionGapMs) sessions++;
+  for (let i = 0; i < sorted.length; i++)
+    if (i === 0 || sorted[i]! - sorted[i - 1]! > PROFILE_LIMITS.sessionGapMs) sessions++;
   return sessions;
 }
 

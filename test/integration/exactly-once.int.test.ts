@@ -66,7 +66,8 @@ interface Reference {
 function referenceSessions(times: number[]): number {
   const sorted = [...times].sort((a, b) => a - b);
   let sessions = 0;
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i]! - sorted[i - 1]! > PROFILE_LIMITS.sessionGapMs) sessions++;
+  for (let i = 0; i < sorted.length; i++)
+    if (i === 0 || sorted[i]! - sorted[i - 1]! > PROFILE_LIMITS.sessionGapMs) sessions++;
   return sessions;
 }
 
@@ -74,116 +75,116 @@ describe('exactly-once processing through kill -9', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'kairos-eo-'));
   afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
-  it(
-    'gives every profile the batch result over the acknowledged events after ≥ 10 crashes',
-    async () => {
-      const port = await freePort();
-      const engine = new EngineProcess({ dataDir, port, writeKey: 'wk_exactly_once', secretKey: 'sk_exactly_once' });
-      await engine.start();
+  it('gives every profile the batch result over the acknowledged events after ≥ 10 crashes', async () => {
+    const port = await freePort();
+    const engine = new EngineProcess({ dataDir, port, writeKey: 'wk_exactly_once', secretKey: 'sk_exactly_once' });
+    await engine.start();
 
-      const reference = new Map<string, Reference>();
-      const acknowledged = new Set<string>();
-      let sent = 0;
-      const replay = replayToServer(
-        (async function* () {
-          for await (const m of events()) {
-            sent++;
-            yield m;
-          }
-        })(),
-        {
-          url: engine.url,
-          writeKey: 'wk_exactly_once',
-          batchSize: 200,
-          concurrency: 4,
-          ratePerSecond: 3_000,
-          onAck: (batch, response) => {
-            const rejected = new Set(response.rejected.map((r) => r.index));
-            batch.forEach((m, index) => {
-              if (rejected.has(index) || acknowledged.has(m.messageId)) return;
-              acknowledged.add(m.messageId);
-              const user = String(m.userId);
-              let ref = reference.get(user);
-              if (!ref) reference.set(user, (ref = { eventCount: 0, eventCounts: {}, times: [] }));
-              ref.eventCount++;
-              const name = String(m.event);
-              ref.eventCounts[name] = (ref.eventCounts[name] ?? 0) + 1;
-              ref.times.push(Date.parse(m.timestamp as string));
-            });
-          },
-        },
-      );
-
-      // Kill at random moments while the replay runs (the client keeps retrying meanwhile).
-      let kills = 0;
-      let replayDone = false;
-      void replay.finally(() => (replayDone = true));
-      while (kills < MIN_KILLS + 2 && !replayDone) {
-        await new Promise((r) => setTimeout(r, 1_000 + Math.random() * 3_000));
-        if (replayDone) break;
-        await engine.kill9();
-        kills++;
-        const restartStarted = performance.now();
-        await engine.start();
-        console.log(`kill ${kills}: ${acknowledged.size} acknowledged; restarted in ${Math.round(performance.now() - restartStarted)} ms`);
-      }
-      const summary = await replay;
-      expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
-      expect(summary.failedBatches).toBe(0);
-      expect(sent).toBeGreaterThanOrEqual(MIN_EVENTS);
-      expect(acknowledged.size).toBe(sent);
-      expect(summary.retries).toBeGreaterThan(0);
-
-      await engine.waitCaughtUp();
-      // The API path, on a sample.
-      const users = [...reference.keys()];
-      for (let i = 0; i < 300; i++) {
-        const user = users[Math.floor(Math.random() * users.length)]!;
-        const response = await fetch(`${engine.url}/v1/profiles/${encodeURIComponent(user)}`, {
-          headers: { authorization: 'Bearer sk_exactly_once' },
-        });
-        expect(response.status).toBe(200);
-        const profile = (await response.json()) as { features: { eventCount: number; eventCounts: Record<string, number>; sessionCount: number } };
-        const ref = reference.get(user)!;
-        expect({ user, ...profile.features }).toMatchObject({
-          user,
-          eventCount: ref.eventCount,
-          eventCounts: ref.eventCounts,
-          sessionCount: referenceSessions(ref.times),
-        });
-      }
-      await engine.stop();
-
-      // Every profile, read from the state store the engine left behind.
-      const store = new LmdbStateStore({ dir: join(dataDir, 'state') });
-      const seen = new Set<string>();
-      let after: string | undefined;
-      let mismatches = 0;
-      const firstMismatches: unknown[] = [];
-      for (;;) {
-        const page = await store.scan('s/', after === undefined ? { limit: 5_000 } : { after, limit: 5_000 });
-        for (const { key, value } of page) {
-          const user = key.slice('s/u:'.length);
-          const profile = (value as { ops: { profile?: ProfileState } }).ops.profile;
-          const ref = reference.get(user);
-          seen.add(user);
-          const actual = profile ? { n: profile.n, c: profile.c, s: sessionCount(profile) } : undefined;
-          const expected = ref ? { n: ref.eventCount, c: ref.eventCounts, s: referenceSessions(ref.times) } : undefined;
-          if (JSON.stringify(actual) !== JSON.stringify(expected) && !sameCounts(actual, expected)) {
-            mismatches++;
-            if (firstMismatches.length < 5) firstMismatches.push({ user, actual, expected });
-          }
+    const reference = new Map<string, Reference>();
+    const acknowledged = new Set<string>();
+    let sent = 0;
+    const replay = replayToServer(
+      (async function* () {
+        for await (const m of events()) {
+          sent++;
+          yield m;
         }
-        if (page.length < 5_000) break;
-        after = page.at(-1)!.key;
+      })(),
+      {
+        url: engine.url,
+        writeKey: 'wk_exactly_once',
+        batchSize: 200,
+        concurrency: 4,
+        ratePerSecond: 3_000,
+        onAck: (batch, response) => {
+          const rejected = new Set(response.rejected.map((r) => r.index));
+          batch.forEach((m, index) => {
+            if (rejected.has(index) || acknowledged.has(m.messageId)) return;
+            acknowledged.add(m.messageId);
+            const user = String(m.userId);
+            let ref = reference.get(user);
+            if (!ref) reference.set(user, (ref = { eventCount: 0, eventCounts: {}, times: [] }));
+            ref.eventCount++;
+            const name = String(m.event);
+            ref.eventCounts[name] = (ref.eventCounts[name] ?? 0) + 1;
+            ref.times.push(Date.parse(m.timestamp as string));
+          });
+        },
+      },
+    );
+
+    // Kill at random moments while the replay runs (the client keeps retrying meanwhile).
+    let kills = 0;
+    let replayDone = false;
+    void replay.finally(() => (replayDone = true));
+    while (kills < MIN_KILLS + 2 && !replayDone) {
+      await new Promise((r) => setTimeout(r, 1_000 + Math.random() * 3_000));
+      if (replayDone) break;
+      await engine.kill9();
+      kills++;
+      const restartStarted = performance.now();
+      await engine.start();
+      console.log(
+        `kill ${kills}: ${acknowledged.size} acknowledged; restarted in ${Math.round(performance.now() - restartStarted)} ms`,
+      );
+    }
+    const summary = await replay;
+    expect(kills).toBeGreaterThanOrEqual(MIN_KILLS);
+    expect(summary.failedBatches).toBe(0);
+    expect(sent).toBeGreaterThanOrEqual(MIN_EVENTS);
+    expect(acknowledged.size).toBe(sent);
+    expect(summary.retries).toBeGreaterThan(0);
+
+    await engine.waitCaughtUp();
+    // The API path, on a sample.
+    const users = [...reference.keys()];
+    for (let i = 0; i < 300; i++) {
+      const user = users[Math.floor(Math.random() * users.length)]!;
+      const response = await fetch(`${engine.url}/v1/profiles/${encodeURIComponent(user)}`, {
+        headers: { authorization: 'Bearer sk_exactly_once' },
+      });
+      expect(response.status).toBe(200);
+      const profile = (await response.json()) as {
+        features: { eventCount: number; eventCounts: Record<string, number>; sessionCount: number };
+      };
+      const ref = reference.get(user)!;
+      expect({ user, ...profile.features }).toMatchObject({
+        user,
+        eventCount: ref.eventCount,
+        eventCounts: ref.eventCounts,
+        sessionCount: referenceSessions(ref.times),
+      });
+    }
+    await engine.stop();
+
+    // Every profile, read from the state store the engine left behind.
+    const store = new LmdbStateStore({ dir: join(dataDir, 'state') });
+    const seen = new Set<string>();
+    let after: string | undefined;
+    let mismatches = 0;
+    const firstMismatches: unknown[] = [];
+    for (;;) {
+      const page = await store.scan('s/', after === undefined ? { limit: 5_000 } : { after, limit: 5_000 });
+      for (const { key, value } of page) {
+        const user = key.slice('s/u:'.length);
+        const profile = (value as { ops: { profile?: ProfileState } }).ops.profile;
+        const ref = reference.get(user);
+        seen.add(user);
+        const actual = profile ? { n: profile.n, c: profile.c, s: sessionCount(profile) } : undefined;
+        const expected = ref ? { n: ref.eventCount, c: ref.eventCounts, s: referenceSessions(ref.times) } : undefined;
+        if (JSON.stringify(actual) !== JSON.stringify(expected) && !sameCounts(actual, expected)) {
+          mismatches++;
+          if (firstMismatches.length < 5) firstMismatches.push({ user, actual, expected });
+        }
       }
-      await store.close();
-      expect(firstMismatches).toEqual([]);
-      expect(mismatches).toBe(0);
-      expect(seen.size).toBe(reference.size);
-    },
-    900_000,
-  );
+      if (page.length < 5_000) break;
+      after = page.at(-1)!.key;
+    }
+    await store.close();
+    expect(firstMismatches).toEqual([]);
+    expect(mismatches).toBe(0);
+    expect(seen.size).toBe(reference.size);
+  }, 900_000);
 });
 
 function sameCounts(a: { n: number; c: Record<string, number>; s: number } | undefined, b: typeof a): boolean {

@@ -30,7 +30,11 @@ export interface RecommendHarness {
   post<T = unknown>(path: string, key?: 'write' | 'secret' | 'none'): Promise<HttpAnswer<T>>;
   recommend(query: Record<string, string | number>): Promise<HttpAnswer<RecommendationBody>>;
   /** Polls the profile until `check` accepts it. */
-  waitForProfile(lookup: { userId: string } | { anonymousId: string }, check: (profile: ProfileBody) => boolean, timeoutMs?: number): Promise<ProfileBody>;
+  waitForProfile(
+    lookup: { userId: string } | { anonymousId: string },
+    check: (profile: ProfileBody) => boolean,
+    timeoutMs?: number,
+  ): Promise<ProfileBody>;
   /** Polls /readyz until the stream has processed everything in the log. */
   waitForStream(timeoutMs?: number): Promise<void>;
   train(): Promise<{ version: number; [key: string]: unknown }>;
@@ -91,8 +95,10 @@ export async function startRecommendEngine(options: HarnessOptions = {}): Promis
   };
   const engine = await startEngine({ ...base, extensions: [createRecommendationExtension(options.recommend)] });
   const url = engine.url;
-  const get = async <T>(path: string, key: 'write' | 'secret' | 'none' = 'secret') => answer<T>(await fetch(`${url}${path}`, { headers: headers(key) }));
-  const post = async <T>(path: string, key: 'write' | 'secret' | 'none' = 'secret') => answer<T>(await fetch(`${url}${path}`, { method: 'POST', headers: headers(key) }));
+  const get = async <T>(path: string, key: 'write' | 'secret' | 'none' = 'secret') =>
+    answer<T>(await fetch(`${url}${path}`, { headers: headers(key) }));
+  const post = async <T>(path: string, key: 'write' | 'secret' | 'none' = 'secret') =>
+    answer<T>(await fetch(`${url}${path}`, { method: 'POST', headers: headers(key) }));
   const harness: RecommendHarness = {
     engine,
     url,
@@ -118,7 +124,10 @@ export async function startRecommendEngine(options: HarnessOptions = {}): Promis
       return get<RecommendationBody>(`/v1/recommendations?${qs}`, 'write');
     },
     async waitForProfile(lookup, check, timeoutMs = 30_000) {
-      const path = 'userId' in lookup ? `/v1/profiles/${encodeURIComponent(lookup.userId)}` : `/v1/profiles/-?anonymousId=${encodeURIComponent(lookup.anonymousId)}`;
+      const path =
+        'userId' in lookup
+          ? `/v1/profiles/${encodeURIComponent(lookup.userId)}`
+          : `/v1/profiles/-?anonymousId=${encodeURIComponent(lookup.anonymousId)}`;
       const deadline = Date.now() + timeoutMs;
       let last: HttpAnswer<ProfileBody> | undefined;
       while (Date.now() < deadline) {
@@ -153,11 +162,33 @@ export async function startRecommendEngine(options: HarnessOptions = {}): Promis
 let messageCounter = 0;
 
 /** A Segment `track` message at `atMs`. */
-export function track(who: { userId: string } | { anonymousId: string }, event: string, properties: Record<string, unknown>, atMs: number): Record<string, unknown> {
-  return { type: 'track', messageId: `rt-${process.pid}-${++messageCounter}`, ...who, event, properties, timestamp: new Date(atMs).toISOString() };
+export function track(
+  who: { userId: string } | { anonymousId: string },
+  event: string,
+  properties: Record<string, unknown>,
+  atMs: number,
+): Record<string, unknown> {
+  return {
+    type: 'track',
+    messageId: `rt-${process.pid}-${++messageCounter}`,
+    ...who,
+    event,
+    properties,
+    timestamp: new Date(atMs).toISOString(),
+  };
 }
 
 /** A Segment `identify` message at `atMs`. */
-export function identify(who: { userId: string; anonymousId?: string } | { anonymousId: string }, traits: Record<string, unknown>, atMs: number): Record<string, unknown> {
-  return { type: 'identify', messageId: `ri-${process.pid}-${++messageCounter}`, ...who, traits, timestamp: new Date(atMs).toISOString() };
+export function identify(
+  who: { userId: string; anonymousId?: string } | { anonymousId: string },
+  traits: Record<string, unknown>,
+  atMs: number,
+): Record<string, unknown> {
+  return {
+    type: 'identify',
+    messageId: `ri-${process.pid}-${++messageCounter}`,
+    ...who,
+    traits,
+    timestamp: new Date(atMs).toISOString(),
+  };
 }

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SegmentDefinition } from '../../src/segments/index.js';
-import { identify, startRecommendEngine, track, type RecommendHarness, type RecommendationBody } from './recommend-harness.js';
+import {
+  identify,
+  startRecommendEngine,
+  track,
+  type RecommendHarness,
+  type RecommendationBody,
+} from './recommend-harness.js';
 
 /**
  * Live recommendations through the real engine (HTTP collection → log → stream → profiles; the
@@ -53,14 +59,27 @@ describe('live recommendations in the engine', () => {
     const batch: Record<string, unknown>[] = [];
     const view = (userId: string, item: string) => {
       userCount[userId] = (userCount[userId] ?? 0) + 1;
-      batch.push(track({ userId }, 'Product Viewed', { product_id: item, category: categoryOf(item), price: 10, name: `Item ${item}` }, next()));
+      batch.push(
+        track(
+          { userId },
+          'Product Viewed',
+          { product_id: item, category: categoryOf(item), price: 10, name: `Item ${item}` },
+          next(),
+        ),
+      );
     };
-    for (const [prefix, items, users] of [['ua', A, 12], ['ub', B, 12], ['uc', C, 24]] as const) {
+    for (const [prefix, items, users] of [
+      ['ua', A, 12],
+      ['ub', B, 12],
+      ['uc', C, 24],
+    ] as const) {
       for (let k = 0; k < users; k++) {
         const userId = `${prefix}${k}`;
         if (prefix === 'ub') {
           userCount[userId] = (userCount[userId] ?? 0) + 1;
-          batch.push(identify({ userId }, { segment: 'vip', email: `${userId}@example.com`, name: 'Secret Name' }, next()));
+          batch.push(
+            identify({ userId }, { segment: 'vip', email: `${userId}@example.com`, name: 'Secret Name' }, next()),
+          );
         }
         for (let j = 0; j < 3; j++) view(userId, items[(k + j) % 6]!);
       }
@@ -68,7 +87,10 @@ describe('live recommendations in the engine', () => {
     for (let k = 0; k < 8; k++) {
       const userId = `cart${k}`;
       userCount[userId] = 2;
-      for (const item of ['a1', 'b1']) batch.push(track({ userId }, 'Product Added', { product_id: item, category: categoryOf(item), price: 10 }, next()));
+      for (const item of ['a1', 'b1'])
+        batch.push(
+          track({ userId }, 'Product Added', { product_id: item, category: categoryOf(item), price: 10 }, next()),
+        );
     }
     for (let k = 0; k < 10; k++) {
       const userId = `mix${k}`;
@@ -150,7 +172,7 @@ describe('live recommendations in the engine', () => {
     await h.waitForProfile(visitor, (p) => p.features.recentItems.includes('b1'));
     // The cart comes from the trainer's tail of the log: give it the time to read the event.
     let answer: RecommendationBody | undefined;
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
       answer = (await recommend({ ...visitor, placement: 'cart', n: 3 })).body;
       if (answer.items[0]?.itemId === 'a1') break;
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -160,7 +182,10 @@ describe('live recommendations in the engine', () => {
   });
 
   it('boosts the viewed category for members of high-intent', async () => {
-    await h.send([identify({ userId: 'keen' }, { intent: 'high' }, Date.now()), identify({ userId: 'calm' }, { intent: 'low' }, Date.now())]);
+    await h.send([
+      identify({ userId: 'keen' }, { intent: 'high' }, Date.now()),
+      identify({ userId: 'calm' }, { intent: 'low' }, Date.now()),
+    ]);
     await h.waitForProfile({ userId: 'keen' }, (p) => p.traits.intent === 'high');
     await h.waitForProfile({ userId: 'calm' }, (p) => p.traits.intent === 'low');
     // m1 (shoes): h1 (hats) is the closer neighbour (6 co-viewers against s1's 4)…
@@ -184,15 +209,34 @@ describe('live recommendations in the engine', () => {
     const recommendationId = list.body.recommendationId;
     const item = list.body.items[0]!.itemId;
     await h.send([
-      track({ userId: 'ub3' }, 'Product Clicked', { product_id: item, recommendation_id: recommendationId }, Date.now()),
-      track({ userId: 'ub3' }, 'Order Completed', { order_id: 'o-1', revenue: 42, recommendation_id: recommendationId, products: [{ product_id: item, price: 42 }] }, Date.now()),
+      track(
+        { userId: 'ub3' },
+        'Product Clicked',
+        { product_id: item, recommendation_id: recommendationId },
+        Date.now(),
+      ),
+      track(
+        { userId: 'ub3' },
+        'Order Completed',
+        {
+          order_id: 'o-1',
+          revenue: 42,
+          recommendation_id: recommendationId,
+          products: [{ product_id: item, price: 42 }],
+        },
+        Date.now(),
+      ),
       track({ userId: 'ub3' }, 'Product Clicked', { product_id: item, recommendation_id: 'rec_unknown' }, Date.now()),
     ]);
     const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
     let text = '';
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
       text = (await h.get('/metrics', 'none')).text;
-      if (metric(text, 'kairos_recommend_orders_attributed_total\\{placement="home"\\}') === 1 && metric(text, 'kairos_recommend_attribution_unmatched_total\\{event="Product Clicked"\\}') === 1) break;
+      if (
+        metric(text, 'kairos_recommend_orders_attributed_total\\{placement="home"\\}') === 1 &&
+        metric(text, 'kairos_recommend_attribution_unmatched_total\\{event="Product Clicked"\\}') === 1
+      )
+        break;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(metric(text, 'kairos_recommend_clicks_attributed_total\\{placement="home"\\}')).toBe(1);
@@ -204,11 +248,20 @@ describe('live recommendations in the engine', () => {
 
   it('answers errors with RECOMMEND_* codes and checks keys', async () => {
     const unknown = await h.recommend({ userId: 'ua0', placement: 'checkout-banner' });
-    expect([unknown.status, (unknown.body as unknown as { error: { code: string } }).error.code]).toEqual([400, 'RECOMMEND_UNKNOWN_PLACEMENT']);
+    expect([unknown.status, (unknown.body as unknown as { error: { code: string } }).error.code]).toEqual([
+      400,
+      'RECOMMEND_UNKNOWN_PLACEMENT',
+    ]);
     const noItem = await h.recommend({ userId: 'ua0', placement: 'product' });
-    expect([noItem.status, (noItem.body as unknown as { error: { code: string } }).error.code]).toEqual([400, 'RECOMMEND_ITEM_REQUIRED']);
+    expect([noItem.status, (noItem.body as unknown as { error: { code: string } }).error.code]).toEqual([
+      400,
+      'RECOMMEND_ITEM_REQUIRED',
+    ]);
     const badN = await h.recommend({ userId: 'ua0', n: 0 });
-    expect([badN.status, (badN.body as unknown as { error: { code: string } }).error.code]).toEqual([400, 'RECOMMEND_INVALID_REQUEST']);
+    expect([badN.status, (badN.body as unknown as { error: { code: string } }).error.code]).toEqual([
+      400,
+      'RECOMMEND_INVALID_REQUEST',
+    ]);
     const noKey = await h.get<{ error: { code: string } }>('/v1/recommendations?userId=ua0', 'none');
     expect([noKey.status, noKey.body.error.code]).toEqual([401, 'SERVE_UNAUTHORIZED']);
     const bySecret = await h.get<RecommendationBody>('/v1/recommendations?userId=ua0', 'secret');
@@ -222,20 +275,44 @@ describe('live recommendations in the engine', () => {
   it('never puts anything about the visitor in a response', () => {
     expect(answers.length).toBeGreaterThan(10);
     for (const text of answers) {
-      for (const secret of ['example.com', 'Secret Name', 'ub3', 'ua0', 'vip-new', 'click-visitor', 'cart-visitor', 'keen', 'calm', 'vip', 'intent']) {
+      for (const secret of [
+        'example.com',
+        'Secret Name',
+        'ub3',
+        'ua0',
+        'vip-new',
+        'click-visitor',
+        'cart-visitor',
+        'keen',
+        'calm',
+        'vip',
+        'intent',
+      ]) {
         expect(text).not.toContain(secret);
       }
-      expect(Object.keys(JSON.parse(text) as object).sort()).toEqual(['generatedAt', 'items', 'model', 'recommendationId']);
+      expect(Object.keys(JSON.parse(text) as object).sort()).toEqual([
+        'generatedAt',
+        'items',
+        'model',
+        'recommendationId',
+      ]);
     }
   });
 
   it('lists versions with their holdout metrics, and resumes from the registry after a restart', async () => {
     const second = await h.train();
     expect(second.version).toBe(2);
-    const models = await h.get<{ active: { version: number }; versions: { version: number; state: string; file?: string; metrics: unknown; interactions: number }[]; trainer: { positions: number[] } }>('/v1/models');
+    const models = await h.get<{
+      active: { version: number };
+      versions: { version: number; state: string; file?: string; metrics: unknown; interactions: number }[];
+      trainer: { positions: number[] };
+    }>('/v1/models');
     expect(models.status).toBe(200);
     expect(models.body.active).toEqual({ name: 'sar', version: 2 });
-    expect(models.body.versions.map((v) => [v.version, v.state])).toEqual([[2, 'active'], [1, 'retired']]);
+    expect(models.body.versions.map((v) => [v.version, v.state])).toEqual([
+      [2, 'active'],
+      [1, 'retired'],
+    ]);
     expect(models.body.versions[0]!.file).toMatch(/^models\/v00000002-sar\.krm$/);
     expect(models.body.versions[0]!.metrics).toMatchObject({ k: 10 });
     const one = await h.get<{ version: number }>('/v1/models/1');
@@ -245,7 +322,11 @@ describe('live recommendations in the engine', () => {
 
     const dir = h.dir;
     await h.stop(false);
-    h = await startRecommendEngine({ dir, recommend: { minInteractions: 1e9, retrainInterval: 0, retrainEveryInteractions: 0, categoryBoost: 1 }, segments: SEGMENTS });
+    h = await startRecommendEngine({
+      dir,
+      recommend: { minInteractions: 1e9, retrainInterval: 0, retrainEveryInteractions: 0, categoryBoost: 1 },
+      segments: SEGMENTS,
+    });
     // Served at once from the registry: same version, same list, no training.
     const after = await recommend({ anonymousId: 'restart-visitor', placement: 'product', itemId: 'a3', n: 4 });
     expect(after.body.model).toEqual({ name: 'sar', version: 2 });

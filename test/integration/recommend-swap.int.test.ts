@@ -18,11 +18,23 @@ describe('retraining under concurrent requests', () => {
   beforeAll(async () => {
     h = await startRecommendEngine({
       streamWorkers: 1,
-      recommend: { minInteractions: 1e9, retrainInterval: 0, retrainEveryInteractions: 0, cacheTtl: 0, model: 'ease', modelOptions: { lambda: 1 } },
+      recommend: {
+        minInteractions: 1e9,
+        retrainInterval: 0,
+        retrainEveryInteractions: 0,
+        cacheTtl: 0,
+        model: 'ease',
+        modelOptions: { lambda: 1 },
+      },
     });
     const batch: Record<string, unknown>[] = [];
-    for (const [prefix, items] of [['ua', A], ['ub', B]] as const) {
-      for (let k = 0; k < 12; k++) for (let j = 0; j < 3; j++) batch.push(track({ userId: `${prefix}${k}` }, 'Product Viewed', { product_id: items[(k + j) % 6] }, next()));
+    for (const [prefix, items] of [
+      ['ua', A],
+      ['ub', B],
+    ] as const) {
+      for (let k = 0; k < 12; k++)
+        for (let j = 0; j < 3; j++)
+          batch.push(track({ userId: `${prefix}${k}` }, 'Product Viewed', { product_id: items[(k + j) % 6] }, next()));
     }
     batch.push(track({ anonymousId: 'session-visitor' }, 'Product Viewed', { product_id: 'a3' }, next()));
     await h.send(batch);
@@ -107,7 +119,9 @@ describe('retraining under concurrent requests', () => {
     const productLists = new Set([1, 2, 3, 4].map((v) => [...(lists.get(`2@${v}`) ?? [])][0]));
     expect(productLists.size).toBeGreaterThan(1);
 
-    const during = samples.filter((s) => trainings.some((t) => s.startedAt + s.ms >= t.startedAt && s.startedAt <= t.endedAt));
+    const during = samples.filter((s) =>
+      trainings.some((t) => s.startedAt + s.ms >= t.startedAt && s.startedAt <= t.endedAt),
+    );
     const sorted = samples.map((s) => s.ms).sort((a, b) => a - b);
     const p99 = sorted[Math.floor(sorted.length * 0.99)]!;
     console.log(

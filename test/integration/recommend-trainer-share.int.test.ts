@@ -9,7 +9,9 @@ describe('trainer share', () => {
   let h: RecommendHarness | undefined;
   let at = Date.now() - 60 * 60_000;
   const views = (prefix: string, n: number) =>
-    Array.from({ length: n }, (_, k) => track({ userId: `${prefix}${k % 7}` }, 'Product Viewed', { product_id: `${prefix}-item-${k % 11}` }, (at += 500)));
+    Array.from({ length: n }, (_, k) =>
+      track({ userId: `${prefix}${k % 7}` }, 'Product Viewed', { product_id: `${prefix}-item-${k % 11}` }, (at += 500)),
+    );
 
   afterEach(async () => {
     await h?.stop();
@@ -30,9 +32,14 @@ describe('trainer share', () => {
     throw new Error(`version ${version} not trained within ${timeoutMs} ms`);
   }
 
-  for (const [share, rests] of [[0.001, true], [1, false]] as const) {
+  for (const [share, rests] of [
+    [0.001, true],
+    [1, false],
+  ] as const) {
     it(`share ${share}: the count trigger ${rests ? 'waits' : 'fires at once'}`, async () => {
-      h = await startRecommendEngine({ recommend: { retrainInterval: 0, retrainEveryInteractions: 10, trainerShare: share, tickInterval: 20 } });
+      h = await startRecommendEngine({
+        recommend: { retrainInterval: 0, retrainEveryInteractions: 10, trainerShare: share, tickInterval: 20 },
+      });
       await h.send(views('a', 30));
       await waitForVersion(1, 15_000);
       await h.send(views('b', 30));

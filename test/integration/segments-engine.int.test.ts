@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/core/index.js';
 import { startEngine, type RunningEngine } from '../../src/engine/index.js';
-import { EXAMPLE_SEGMENTS, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/segments/index.js';
+import {
+  EXAMPLE_SEGMENTS,
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  verifyWebhookSignature,
+} from '../../src/segments/index.js';
 
 const WRITE = 'wk_segments_engine';
 const SECRET = 'sk_segments_engine';
@@ -58,11 +63,15 @@ describe('segments in the engine', () => {
       ...init,
       headers: { authorization: `Bearer ${SECRET}`, 'content-type': 'application/json', ...(init.headers ?? {}) },
     });
-  const profile = async () => (await (await admin('/v1/profiles/u1')).json()) as { segments: { id: string; version: number }[] };
+  const profile = async () =>
+    (await (await admin('/v1/profiles/u1')).json()) as { segments: { id: string; version: number }[] };
   const track = async (events: { event: string; properties: Record<string, unknown>; at: number }[], userId = 'u1') => {
     const response = await fetch(`${engine.url}/v1/batch`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE}:`).toString('base64')}` },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Basic ${Buffer.from(`${WRITE}:`).toString('base64')}`,
+      },
       body: JSON.stringify({
         batch: events.map((e, i) => ({
           type: 'track',
@@ -111,7 +120,10 @@ describe('segments in the engine', () => {
       secretKey: SECRET,
       logLevel: 'silent',
       stream: { pollMs: 5 },
-      segments: { seed: EXAMPLE_SEGMENTS, webhooks: { backoffBase: '20ms', maxBackoff: '100ms', pollInterval: '20ms' } },
+      segments: {
+        seed: EXAMPLE_SEGMENTS,
+        webhooks: { backoffBase: '20ms', maxBackoff: '100ms', pollInterval: '20ms' },
+      },
     });
   });
 
@@ -123,7 +135,9 @@ describe('segments in the engine', () => {
   });
 
   it('installs the three DESIGN.md examples on the first start', async () => {
-    const list = (await (await admin('/v1/segments')).json()) as { items: { id: string; activeVersion: number | null }[] };
+    const list = (await (await admin('/v1/segments')).json()) as {
+      items: { id: string; activeVersion: number | null }[];
+    };
     expect(list.items.map((s) => s.id).sort()).toEqual(['big-spender', 'cart-abandoner', 'high-intent']);
     expect(list.items.every((s) => s.activeVersion === 1)).toBe(true);
   });
@@ -135,7 +149,10 @@ describe('segments in the engine', () => {
     });
     expect(put.status).toBeLessThan(300);
 
-    const stream = await fetch(`${engine.url}/v1/profiles/u1/stream`, { headers: { authorization: `Bearer ${SECRET}` }, signal: sseAbort.signal });
+    const stream = await fetch(`${engine.url}/v1/profiles/u1/stream`, {
+      headers: { authorization: `Bearer ${SECRET}` },
+      signal: sseAbort.signal,
+    });
     expect(stream.status).toBe(200);
     void (async () => {
       const decoder = new TextDecoder();
@@ -160,23 +177,36 @@ describe('segments in the engine', () => {
       }
     })();
 
-    const view = (i: number) => ({ event: 'Product Viewed', properties: { product_id: 'p1', category: 'shoes' }, at: T0 + i * 1_000 });
+    const view = (i: number) => ({
+      event: 'Product Viewed',
+      properties: { product_id: 'p1', category: 'shoes' },
+      at: T0 + i * 1_000,
+    });
     await track([view(0), view(1), view(2)]);
     // Three views: not yet (the rule is "more than 3").
-    await until(async () => ((await profile()) as { features?: { eventCount: number } }).features?.eventCount === 3 || undefined);
+    await until(
+      async () => ((await profile()) as { features?: { eventCount: number } }).features?.eventCount === 3 || undefined,
+    );
     expect((await profile()).segments).toEqual([]);
 
     await track([view(3)]);
     await until(async () => ((await profile()).segments.some((s) => s.id === 'high-intent') ? true : undefined));
-    const members = (await (await admin('/v1/segments/high-intent/members')).json()) as { count: number; members: { profileId: string }[] };
+    const members = (await (await admin('/v1/segments/high-intent/members')).json()) as {
+      count: number;
+      members: { profileId: string }[];
+    };
     expect(members.count).toBe(1);
     expect(members.members.map((m) => m.profileId)).toEqual(['u:u1']);
-    await until(() => Promise.resolve(sse.some((e) => e.event === 'enter' && e.data.segmentId === 'high-intent') ? true : undefined));
+    await until(() =>
+      Promise.resolve(sse.some((e) => e.event === 'enter' && e.data.segmentId === 'high-intent') ? true : undefined),
+    );
 
     // No new event: the partition is idle, its watermark follows the clock; the first view leaves the window.
     clock.advance(11 * 60_000);
     await until(async () => ((await profile()).segments.some((s) => s.id === 'high-intent') ? undefined : true));
-    await until(() => Promise.resolve(sse.some((e) => e.event === 'exit' && e.data.segmentId === 'high-intent') ? true : undefined));
+    await until(() =>
+      Promise.resolve(sse.some((e) => e.event === 'exit' && e.data.segmentId === 'high-intent') ? true : undefined),
+    );
     const after = (await (await admin('/v1/segments/high-intent/members')).json()) as { count: number };
     expect(after.count).toBe(0);
 
@@ -200,17 +230,27 @@ describe('segments in the engine', () => {
     expect(draft.status).toBeLessThan(300);
     // Another visitor with 3 views now: a member of the new version only.
     await track(
-      [0, 1, 2].map((i) => ({ event: 'Product Viewed', properties: { product_id: 'p9' }, at: clock.now() + i * 1_000 })),
+      [0, 1, 2].map((i) => ({
+        event: 'Product Viewed',
+        properties: { product_id: 'p9' },
+        at: clock.now() + i * 1_000,
+      })),
       'u2',
     );
     await until(async () => {
       const r = await admin('/v1/profiles/u2');
-      return r.status === 200 && ((await r.json()) as { features: { eventCount: number } }).features.eventCount === 3 ? true : undefined;
+      return r.status === 200 && ((await r.json()) as { features: { eventCount: number } }).features.eventCount === 3
+        ? true
+        : undefined;
     });
     const started = await admin('/v1/segments/high-intent/backfill', { method: 'POST', body: '{}' });
     expect(started.status).toBe(202);
     const status = await until(async () => {
-      const s = (await (await admin('/v1/segments/high-intent/backfill')).json()) as { state: string; fraction: number; error?: string };
+      const s = (await (await admin('/v1/segments/high-intent/backfill')).json()) as {
+        state: string;
+        fraction: number;
+        error?: string;
+      };
       return s.state === 'done' || s.state === 'failed' ? s : undefined;
     }, 30_000);
     expect(status).toMatchObject({ state: 'done', fraction: 1 });

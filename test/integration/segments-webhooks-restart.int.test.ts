@@ -10,7 +10,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ATTEMPT_HEADER, IDEMPOTENCY_HEADER, SIGNATURE_HEADER, verifyWebhookSignature } from '../../src/segments/index.js';
+import {
+  ATTEMPT_HEADER,
+  IDEMPOTENCY_HEADER,
+  SIGNATURE_HEADER,
+  verifyWebhookSignature,
+} from '../../src/segments/index.js';
 import { EngineProcess, freePort } from '../helpers/engine-process.js';
 
 const WRITE = 'wk_hooks_restart';
@@ -58,7 +63,11 @@ describe('segment webhooks across a kill -9 of the engine', () => {
         received.push({
           key: String(request.headers[IDEMPOTENCY_HEADER]),
           attempt,
-          valid: verifyWebhookSignature({ secret: HOOK_SECRET, header: String(request.headers[SIGNATURE_HEADER] ?? ''), body: raw }),
+          valid: verifyWebhookSignature({
+            secret: HOOK_SECRET,
+            header: String(request.headers[SIGNATURE_HEADER] ?? ''),
+            body: raw,
+          }),
           answered,
           body: JSON.parse(raw) as Received['body'],
         });
@@ -84,15 +93,31 @@ describe('segment webhooks across a kill -9 of the engine', () => {
     const batch: Record<string, unknown>[] = [];
     for (let u = 0; u < USERS; u++) {
       for (let k = 0; k < 4; k++) {
-        batch.push({ type: 'track', userId: `hook-${u}`, event: 'Product Viewed', messageId: `hv-${u}-${k}`, properties: { product_id: `sku-${u}` }, timestamp: new Date(T + k * 1_000).toISOString() });
+        batch.push({
+          type: 'track',
+          userId: `hook-${u}`,
+          event: 'Product Viewed',
+          messageId: `hv-${u}-${k}`,
+          properties: { product_id: `sku-${u}` },
+          timestamp: new Date(T + k * 1_000).toISOString(),
+        });
       }
     }
     for (let u = 0; u < USERS; u++) {
-      batch.push({ type: 'page', userId: `hook-${u}`, name: 'Home', messageId: `hp-${u}`, timestamp: new Date(T + 20 * 60_000).toISOString() });
+      batch.push({
+        type: 'page',
+        userId: `hook-${u}`,
+        name: 'Home',
+        messageId: `hp-${u}`,
+        timestamp: new Date(T + 20 * 60_000).toISOString(),
+      });
     }
     const sent = await fetch(`${engine.url}/v1/batch`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${WRITE}:`).toString('base64')}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${WRITE}:`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ batch }),
     });
     expect(sent.status).toBe(200);

@@ -18,7 +18,16 @@ describe('stream metrics', () => {
   let engine: RunningEngine;
 
   beforeAll(async () => {
-    engine = await startEngine({ host: '127.0.0.1', port: 0, dataDir, writeKey: WRITE, secretKey: 'sk_stream_metrics', partitions: 2, streamWorkers: 2, logLevel: 'warn' });
+    engine = await startEngine({
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      writeKey: WRITE,
+      secretKey: 'sk_stream_metrics',
+      partitions: 2,
+      streamWorkers: 2,
+      logLevel: 'warn',
+    });
   });
 
   afterAll(async () => {
@@ -27,15 +36,24 @@ describe('stream metrics', () => {
   });
 
   it('observes the duration of every stream commit', async () => {
-    const batch = Array.from({ length: 40 }, (_, i) => ({ type: 'track', userId: `m-${i % 7}`, event: 'Product Viewed', messageId: `metrics-${i}`, properties: { product_id: `p-${i}` } }));
+    const batch = Array.from({ length: 40 }, (_, i) => ({
+      type: 'track',
+      userId: `m-${i % 7}`,
+      event: 'Product Viewed',
+      messageId: `metrics-${i}`,
+      properties: { product_id: `p-${i}` },
+    }));
     const response = await fetch(`${engine.url}/v1/batch`, {
       method: 'POST',
-      headers: { authorization: `Basic ${Buffer.from(`${WRITE}:`).toString('base64')}`, 'content-type': 'application/json' },
+      headers: {
+        authorization: `Basic ${Buffer.from(`${WRITE}:`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
       body: JSON.stringify({ batch }),
     });
     expect(response.status).toBe(200);
     let text = '';
-    for (const deadline = Date.now() + 15_000; Date.now() < deadline; ) {
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
       text = await (await fetch(`${engine.url}/metrics`)).text();
       if (metric(text, 'kairos_stream_events_processed_total') === batch.length) break;
       await new Promise((r) => setTimeout(r, 25));

@@ -54,7 +54,13 @@ describe.skipIf(!HAS_ML100K)(`kairos eval on ML-100k (needs ${DATASETS}/ml-100k/
 
   it('prints JSON with --json and scores a validation split with --validation', async () => {
     const out = await runEval(['--data-dir', DATASETS, '--models', 'popularity,sar', '--json', '--validation']);
-    const report = JSON.parse(out) as { validation: boolean; k: number; results: { model: string; ndcg: number; trainMs: number }[]; trainRows: number; testRows: number };
+    const report = JSON.parse(out) as {
+      validation: boolean;
+      k: number;
+      results: { model: string; ndcg: number; trainMs: number }[];
+      trainRows: number;
+      testRows: number;
+    };
     expect(report.validation).toBe(true);
     expect(report.k).toBe(10);
     // Validation = 75/25 of the 75% training side: no test row is used.
@@ -64,8 +70,20 @@ describe.skipIf(!HAS_ML100K)(`kairos eval on ML-100k (needs ${DATASETS}/ml-100k/
   });
 
   it('prequential replay: session fold-in beats periodic-only retraining on HR@10', async () => {
-    const out = await runEval(['--data-dir', DATASETS, '--protocol', 'prequential', '--models', 'sar', '--retrain-every', '25000', '--json']);
-    const report = JSON.parse(out) as { results: { model: string; events: number; hitRatePeriodic: number; hitRateSession: number }[] };
+    const out = await runEval([
+      '--data-dir',
+      DATASETS,
+      '--protocol',
+      'prequential',
+      '--models',
+      'sar',
+      '--retrain-every',
+      '25000',
+      '--json',
+    ]);
+    const report = JSON.parse(out) as {
+      results: { model: string; events: number; hitRatePeriodic: number; hitRateSession: number }[];
+    };
     const sar = report.results[0]!;
     expect(sar.events).toBe(75_000);
     expect(sar.hitRatePeriodic).toBeGreaterThan(0);

@@ -90,7 +90,9 @@ export function registerEvalCommand(program: Command): Command {
           });
           progress.stop();
           process.stdout.write(
-            flags.json ? `${JSON.stringify({ dataset: flags.dataset, protocol: 'prequential', ...report }, null, 2)}\n` : formatPrequential(flags.dataset, report),
+            flags.json
+              ? `${JSON.stringify({ dataset: flags.dataset, protocol: 'prequential', ...report }, null, 2)}\n`
+              : formatPrequential(flags.dataset, report),
           );
           return;
         }
@@ -105,7 +107,9 @@ export function registerEvalCommand(program: Command): Command {
         });
         progress.stop();
         process.stdout.write(
-          flags.json ? `${JSON.stringify({ dataset: flags.dataset, ...report }, null, 2)}\n` : formatOffline(flags.dataset, report),
+          flags.json
+            ? `${JSON.stringify({ dataset: flags.dataset, ...report }, null, 2)}\n`
+            : formatOffline(flags.dataset, report),
         );
       } catch (err) {
         progress.stop();

@@ -40,7 +40,10 @@ function seenOf(rows: [string, string][]): Map<string, Set<string>> {
 }
 
 function check(outFile: string, seen: Map<string, Set<string>>, items: number, k: number): void {
-  const lines = readFileSync(outFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Line);
+  const lines = readFileSync(outFile, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
   expect(lines.map((l) => l.user).sort()).toEqual([...seen.keys()].sort());
   for (const line of lines) {
     const s = seen.get(line.user)!;
@@ -54,7 +57,8 @@ function check(outFile: string, seen: Map<string, Set<string>>, items: number, k
 function synthetic(): [string, string, number, number][] {
   const rows: [string, string, number, number][] = [];
   for (let u = 1; u <= 30; u++) {
-    for (let k = 0; k < 2 + (u % 11); k++) rows.push([`${u}`, `${(u * 3 + k * 7) % 25}`, 1 + ((u + k) % 5), 880000000 + u * 100 + k]);
+    for (let k = 0; k < 2 + (u % 11); k++)
+      rows.push([`${u}`, `${(u * 3 + k * 7) % 25}`, 1 + ((u + k) % 5), 880000000 + u * 100 + k]);
   }
   return rows;
 }
@@ -64,14 +68,17 @@ describe('kairos recommend-batch', () => {
   const seen = seenOf(rows.map(([u, i]) => [u, i]));
   const items = new Set(rows.map(([, i]) => i)).size;
 
-  it.each(['ease', 'sar', 'ials', 'itemknn', 'popularity'])('ml100k format, model %s: k unseen items per user', async (model) => {
-    const train = join(dir, 'u.data');
-    writeFileSync(train, rows.map((r) => r.join('\t')).join('\n') + '\n');
-    const out = join(dir, `out-${model}.jsonl`);
-    await runBatch(['--train', train, '--format', 'ml100k', '--k', '5', '--out', out, '--model', model]);
-    expect(process.exitCode ?? 0).toBe(0);
-    check(out, seen, items, 5);
-  });
+  it.each(['ease', 'sar', 'ials', 'itemknn', 'popularity'])(
+    'ml100k format, model %s: k unseen items per user',
+    async (model) => {
+      const train = join(dir, 'u.data');
+      writeFileSync(train, rows.map((r) => r.join('\t')).join('\n') + '\n');
+      const out = join(dir, `out-${model}.jsonl`);
+      await runBatch(['--train', train, '--format', 'ml100k', '--k', '5', '--out', out, '--model', model]);
+      expect(process.exitCode ?? 0).toBe(0);
+      check(out, seen, items, 5);
+    },
+  );
 
   it('csv format (header, CRLF): k unseen items per user', async () => {
     const train = join(dir, 'ratings.csv');
@@ -86,7 +93,9 @@ describe('kairos recommend-batch', () => {
     const program = new Command().exitOverride();
     registerRecommendBatchCommand(program);
     try {
-      await program.parseAsync(['recommend-batch', '--train', join(dir, 'nope.data'), '--out', join(dir, 'x.jsonl')], { from: 'user' });
+      await program.parseAsync(['recommend-batch', '--train', join(dir, 'nope.data'), '--out', join(dir, 'x.jsonl')], {
+        from: 'user',
+      });
       expect(process.exitCode).toBe(1);
       expect(String(stderr.mock.calls.at(-1)?.[0])).toContain('RECOMMEND_DATASET_NOT_FOUND');
     } finally {
@@ -94,21 +103,27 @@ describe('kairos recommend-batch', () => {
     }
   });
 
-  it.skipIf(!existsSync(join(DATASETS, 'ml-100k/u.data')))('real ml-100k u.data (skipped when the dataset is absent)', async () => {
-    const train = join(DATASETS, 'ml-100k/u.data');
-    const text = readFileSync(train, 'utf8').trim().split('\n');
-    const realSeen = seenOf(text.map((l) => l.split('\t').slice(0, 2) as [string, string]));
-    const out = join(dir, 'ml100k.jsonl');
-    await runBatch(['--train', train, '--format', 'ml100k', '--k', '10', '--out', out, '--model', 'sar']);
-    check(out, realSeen, 1682, 10);
-  });
+  it.skipIf(!existsSync(join(DATASETS, 'ml-100k/u.data')))(
+    'real ml-100k u.data (skipped when the dataset is absent)',
+    async () => {
+      const train = join(DATASETS, 'ml-100k/u.data');
+      const text = readFileSync(train, 'utf8').trim().split('\n');
+      const realSeen = seenOf(text.map((l) => l.split('\t').slice(0, 2) as [string, string]));
+      const out = join(dir, 'ml100k.jsonl');
+      await runBatch(['--train', train, '--format', 'ml100k', '--k', '10', '--out', out, '--model', 'sar']);
+      check(out, realSeen, 1682, 10);
+    },
+  );
 
-  it.skipIf(!existsSync(join(DATASETS, 'ml-latest-small/ratings.csv')))('real ml-latest-small ratings.csv (skipped when absent)', async () => {
-    const train = join(DATASETS, 'ml-latest-small/ratings.csv');
-    const text = readFileSync(train, 'utf8').trim().split('\n').slice(1);
-    const realSeen = seenOf(text.map((l) => l.replace(/\r$/, '').split(',').slice(0, 2) as [string, string]));
-    const out = join(dir, 'mls.jsonl');
-    await runBatch(['--train', train, '--k', '10', '--out', out, '--model', 'itemknn']);
-    check(out, realSeen, 9724, 10);
-  });
+  it.skipIf(!existsSync(join(DATASETS, 'ml-latest-small/ratings.csv')))(
+    'real ml-latest-small ratings.csv (skipped when absent)',
+    async () => {
+      const train = join(DATASETS, 'ml-latest-small/ratings.csv');
+      const text = readFileSync(train, 'utf8').trim().split('\n').slice(1);
+      const realSeen = seenOf(text.map((l) => l.replace(/\r$/, '').split(',').slice(0, 2) as [string, string]));
+      const out = join(dir, 'mls.jsonl');
+      await runBatch(['--train', train, '--k', '10', '--out', out, '--model', 'itemknn']);
+      check(out, realSeen, 9724, 10);
+    },
+  );
 });

@@ -1,7 +1,13 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { loadRatingsFile, parseModelName, RATING_FORMATS, recommendBatch, RecommendErrors } from '../../recommend/index.js';
+import {
+  loadRatingsFile,
+  parseModelName,
+  RATING_FORMATS,
+  recommendBatch,
+  RecommendErrors,
+} from '../../recommend/index.js';
 import type { RatingFormat } from '../../recommend/index.js';
 import { parseModelOptions, parsePositiveInt, reportFailure } from './recommend-shared.js';
 
@@ -30,7 +36,10 @@ export function registerRecommendBatchCommand(program: Command): Command {
   return program
     .command('recommend-batch')
     .description('Train a model on a ratings file and write top-k recommendations per user (JSON lines)')
-    .requiredOption('--train <file>', 'training interactions (ml100k: user\\titem\\trating\\ttimestamp; csv: header userId,movieId|itemId,rating,timestamp)')
+    .requiredOption(
+      '--train <file>',
+      'training interactions (ml100k: user\\titem\\trating\\ttimestamp; csv: header userId,movieId|itemId,rating,timestamp)',
+    )
     .option('--format <format>', `input format: ${RATING_FORMATS.join(' | ')} (default: by file extension)`)
     .option('--k <n>', 'items per user', '10')
     .requiredOption('--out <file>', 'output file (.jsonl)')
@@ -40,7 +49,9 @@ export function registerRecommendBatchCommand(program: Command): Command {
       try {
         const k = parsePositiveInt(flags.k, '--k');
         const model = parseModelName(flags.model);
-        const modelOptions = flags.modelOptions ? (parseModelOptions(`{"${model}":${flags.modelOptions}}`)[model] ?? {}) : {};
+        const modelOptions = flags.modelOptions
+          ? (parseModelOptions(`{"${model}":${flags.modelOptions}}`)[model] ?? {})
+          : {};
         const log = await loadRatingsFile(flags.train, formatOf(flags));
         const result = recommendBatch(log, { model, k, modelOptions });
         const out = createWriteStream(flags.out);

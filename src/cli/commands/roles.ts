@@ -51,7 +51,11 @@ export function distributedOptionsFromEnv(env: NodeJS.ProcessEnv = process.env):
 
 function banner(running: RunningRoles): string {
   const u = running.url;
-  const lines = ['', `Kairos ${running.roles.join(' + ')} is running (distributed mode, namespace ${running.namespace})`, ''];
+  const lines = [
+    '',
+    `Kairos ${running.roles.join(' + ')} is running (distributed mode, namespace ${running.namespace})`,
+    '',
+  ];
   if (running.roles.includes('collector')) lines.push(`  Collector   ${u}/v1/batch   (Segment-compatible)`);
   if (running.roles.includes('api')) lines.push(`  API         ${u}/v1/profiles/{userId}   Dashboard ${u}/dashboard/`);
   if (running.roles.includes('trainer')) lines.push(`  Recommend   ${u}/v1/recommendations`);
@@ -83,7 +87,9 @@ export function registerRoleCommands(program: Command): void {
   for (const role of ['collector', 'worker', 'api', 'trainer'] as const) {
     program
       .command(role)
-      .description(`${DESCRIPTIONS[role]} (distributed mode: needs KAIROS_LOG_URL, KAIROS_STATE_URL, KAIROS_METADATA_URL)`)
+      .description(
+        `${DESCRIPTIONS[role]} (distributed mode: needs KAIROS_LOG_URL, KAIROS_STATE_URL, KAIROS_METADATA_URL)`,
+      )
       .option('--port <port>', 'HTTP port (env PORT, default 8080)')
       .option('--host <host>', 'HTTP host (env HOST, default 127.0.0.1)')
       .option('--with <roles>', 'also run these roles in this process, comma-separated (e.g. --with worker,api)')
@@ -93,7 +99,8 @@ export function registerRoleCommands(program: Command): void {
           .map((r) => r.trim())
           .filter((r) => r !== '');
         for (const r of extra) {
-          if (!(r in DESCRIPTIONS)) throw new Error(`unknown role ${JSON.stringify(r)} in --with (collector, worker, api, trainer)`);
+          if (!(r in DESCRIPTIONS))
+            throw new Error(`unknown role ${JSON.stringify(r)} in --with (collector, worker, api, trainer)`);
         }
         await runRoles([role, ...(extra as Role[])], flags);
       });

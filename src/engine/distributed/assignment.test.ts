@@ -27,26 +27,34 @@ function roundRobin(ids: string[], partitionCount: number): Map<string, number[]
 describe('assignPartitions', () => {
   it('gives every partition to exactly one member, each member ⌊P/N⌋ or ⌈P/N⌉', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 12 }), fc.integer({ min: 1, max: 64 }), (ids, partitionCount) => {
-        const assignment = assignPartitions(ids, partitionCount);
-        const all = [...assignment.values()].flat().sort((a, b) => a - b);
-        expect(all).toEqual(Array.from({ length: partitionCount }, (_, p) => p));
-        const low = Math.floor(partitionCount / ids.length);
-        for (const list of assignment.values()) {
-          expect(list.length === low || list.length === low + 1).toBe(true);
-        }
-        expect(new Set(assignment.keys())).toEqual(new Set(ids));
-      }),
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 64 }),
+        (ids, partitionCount) => {
+          const assignment = assignPartitions(ids, partitionCount);
+          const all = [...assignment.values()].flat().sort((a, b) => a - b);
+          expect(all).toEqual(Array.from({ length: partitionCount }, (_, p) => p));
+          const low = Math.floor(partitionCount / ids.length);
+          for (const list of assignment.values()) {
+            expect(list.length === low || list.length === low + 1).toBe(true);
+          }
+          expect(new Set(assignment.keys())).toEqual(new Set(ids));
+        },
+      ),
     );
   });
 
   it('is a function of the member set: order and duplicates do not matter', () => {
     fc.assert(
-      fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 8 }), fc.integer({ min: 1, max: 32 }), (ids, partitionCount) => {
-        const a = assignPartitions(ids, partitionCount);
-        const b = assignPartitions([...ids].reverse().concat(ids), partitionCount);
-        expect([...a.entries()].sort()).toEqual([...b.entries()].sort());
-      }),
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { minLength: 1, maxLength: 8 }),
+        fc.integer({ min: 1, max: 32 }),
+        (ids, partitionCount) => {
+          const a = assignPartitions(ids, partitionCount);
+          const b = assignPartitions([...ids].reverse().concat(ids), partitionCount);
+          expect([...a.entries()].sort()).toEqual([...b.entries()].sort());
+        },
+      ),
     );
   });
 
@@ -74,7 +82,9 @@ describe('assignPartitions', () => {
       naive += moved(roundRobin(before, partitionCount), roundRobin(left, partitionCount), partitionCount);
       // A leaver's own partitions must move; on a join the newcomer's share must. Bound: twice that.
       const share = Math.ceil(partitionCount / n);
-      expect(moved(assignPartitions(before, partitionCount), assignPartitions(left, partitionCount), partitionCount)).toBeLessThanOrEqual(2 * share);
+      expect(
+        moved(assignPartitions(before, partitionCount), assignPartitions(left, partitionCount), partitionCount),
+      ).toBeLessThanOrEqual(2 * share);
     }
     expect(ours).toBeLessThan(naive / 2);
   });
@@ -89,7 +99,10 @@ describe('assignPartitions', () => {
       const ids = [`w-${t}-a`, `w-${t}-b`, `w-${t}-c`];
       const dead = ids[t % 3]!;
       const before = assignPartitions(ids, 8);
-      const after = assignPartitions(ids.filter((id) => id !== dead), 8);
+      const after = assignPartitions(
+        ids.filter((id) => id !== dead),
+        8,
+      );
       deadShare += before.get(dead)!.length;
       extra += moved(before, after, 8) - before.get(dead)!.length;
     }

@@ -115,10 +115,12 @@ export class PartitionCoordinator {
   private async beatOnce(): Promise<void> {
     try {
       await this.options.membership.heartbeat(this.owned);
-      if (this.heartbeatFailures > 0) this.options.logger.info({ failures: this.heartbeatFailures }, 'membership heartbeat stored again');
+      if (this.heartbeatFailures > 0)
+        this.options.logger.info({ failures: this.heartbeatFailures }, 'membership heartbeat stored again');
       this.heartbeatFailures = 0;
     } catch (error) {
-      if (this.heartbeatFailures++ === 0) this.options.logger.warn({ err: error }, 'membership heartbeat failed; retrying');
+      if (this.heartbeatFailures++ === 0)
+        this.options.logger.warn({ err: error }, 'membership heartbeat failed; retrying');
     }
   }
 
@@ -129,7 +131,14 @@ export class PartitionCoordinator {
   async reconcile(): Promise<ReconcileResult> {
     const { clock, runner, logger } = this.options;
     const now = clock.now();
-    const empty: ReconcileResult = { live: [], assigned: this.assigned, added: [], removed: [], waiting: [], failed: [] };
+    const empty: ReconcileResult = {
+      live: [],
+      assigned: this.assigned,
+      added: [],
+      removed: [],
+      waiting: [],
+      failed: [],
+    };
     this.alive(now);
     if (this.pausedForMs > 0) {
       // This process stood still for longer than a ttl (SIGSTOP, a long GC, a frozen VM): the others may
@@ -137,7 +146,10 @@ export class PartitionCoordinator {
       // anyway; dropping them now avoids redoing work that cannot land. It re-acquires what the
       // assignment gives it, after the handoff rules below.
       const drop = [...runner.partitions];
-      logger.warn({ pausedMs: this.pausedForMs, partitions: drop }, 'this worker was paused longer than the member ttl; dropping its partitions');
+      logger.warn(
+        { pausedMs: this.pausedForMs, partitions: drop },
+        'this worker was paused longer than the member ttl; dropping its partitions',
+      );
       this.pausedForMs = 0;
       await this.removeAll(drop, 'dropped');
     }
@@ -222,7 +234,10 @@ export class PartitionCoordinator {
           waiting.push(p);
           continue;
         }
-        logger.warn({ partition: p, claimant: claimant.id }, 'previous owner did not release in time; taking the partition (it is fenced)');
+        logger.warn(
+          { partition: p, claimant: claimant.id },
+          'previous owner did not release in time; taking the partition (it is fenced)',
+        );
       }
       toAdd.push(p);
     }
@@ -291,7 +306,9 @@ export class PartitionCoordinator {
     clearTimeout(this.reconcileTimer);
     await this.reconciling;
     await this.removeAll([...this.options.runner.partitions], 'released');
-    await this.options.membership.leave().catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not leave the membership'));
+    await this.options.membership
+      .leave()
+      .catch((error: unknown) => this.options.logger.warn({ err: error }, 'could not leave the membership'));
   }
 
   private async removeAll(partitions: readonly number[], kind: 'released' | 'dropped'): Promise<number[]> {

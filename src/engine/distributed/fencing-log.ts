@@ -28,7 +28,10 @@ function wrapHandle(handle: PartitionState, owner: string, logger: Logger): Part
             await target.commit(commit);
           } catch (error) {
             if (isKairosError(error, 'STORE_FENCED')) {
-              logger.warn({ partition: target.partition, token: target.token, owner, ...error.details }, 'commit refused: the partition has a newer owner');
+              logger.warn(
+                { partition: target.partition, token: target.token, owner, ...error.details },
+                'commit refused: the partition has a newer owner',
+              );
             }
             throw error;
           }

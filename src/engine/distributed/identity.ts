@@ -60,7 +60,12 @@ export class DistributedProfileReader extends ProfileReader {
   }
 
   override async state(lookup: ProfileLookup): Promise<{ key: string; state: KeyState } | undefined> {
-    const raw = lookup.userId !== undefined ? userKey(lookup.userId) : lookup.anonymousId !== undefined ? anonymousKey(lookup.anonymousId) : undefined;
+    const raw =
+      lookup.userId !== undefined
+        ? userKey(lookup.userId)
+        : lookup.anonymousId !== undefined
+          ? anonymousKey(lookup.anonymousId)
+          : undefined;
     if (raw === undefined) return undefined;
     const root = await this.identity.resolve(raw);
     const { kind, id } = parseProfileKey(root);

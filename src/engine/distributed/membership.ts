@@ -105,7 +105,10 @@ export class Membership {
     const docs: MemberDoc[] = [];
     let after: string | undefined;
     for (;;) {
-      const page = await metadata.list<MemberDoc>(MEMBERS_COLLECTION, { limit: 500, ...(after !== undefined ? { after } : {}) });
+      const page = await metadata.list<MemberDoc>(MEMBERS_COLLECTION, {
+        limit: 500,
+        ...(after !== undefined ? { after } : {}),
+      });
       for (const item of page.items) docs.push(item.doc);
       if (page.next === undefined) break;
       after = page.next;

@@ -133,12 +133,15 @@ export function namespaceNames(namespace: string): NamespaceNames {
 }
 
 /** True when the options name at least one distributed service (the CLI then refuses the embedded mode). */
-export function isDistributedConfigured(options: Partial<Pick<DistributedOptions, 'logUrl' | 'stateUrl' | 'metadataUrl'>>): boolean {
+export function isDistributedConfigured(
+  options: Partial<Pick<DistributedOptions, 'logUrl' | 'stateUrl' | 'metadataUrl'>>,
+): boolean {
   return Boolean(options.logUrl || options.stateUrl || options.metadataUrl);
 }
 
 function url(field: 'logUrl' | 'stateUrl' | 'metadataUrl', value: unknown, schemes: RegExp, env: string): string {
-  if (typeof value !== 'string' || !schemes.test(value)) invalid(field, value, `${env} must be set to a ${schemes.source.replace(/[\\^()]/g, '')} URL`);
+  if (typeof value !== 'string' || !schemes.test(value))
+    invalid(field, value, `${env} must be set to a ${schemes.source.replace(/[\\^()]/g, '')} URL`);
   return value;
 }
 
@@ -156,11 +159,13 @@ export function resolveDistributedOptions(options: DistributedOptions): Resolved
   const memberTtlMs = duration('memberTtl', options.memberTtl, 3_000);
   if (memberTtlMs < 2 * heartbeatMs) invalid('memberTtl', options.memberTtl, 'must be at least two heartbeats');
   const partitions = options.partitions ?? 4;
-  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024) invalid('partitions', partitions, 'must be 1..1024');
+  if (!Number.isInteger(partitions) || partitions < 1 || partitions > 1024)
+    invalid('partitions', partitions, 'must be 1..1024');
   const port = options.port ?? 8080;
   if (!Number.isInteger(port) || port < 0 || port > 65_535) invalid('port', port, 'must be 0..65535');
   const memberId = options.memberId ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(memberId)) invalid('memberId', memberId, 'letters, digits, ".", "_", ":", "-", at most 128');
+  if (!/^[A-Za-z0-9._:-]{1,128}$/.test(memberId))
+    invalid('memberId', memberId, 'letters, digits, ".", "_", ":", "-", at most 128');
   return Object.freeze({
     logUrl: url('logUrl', options.logUrl, /^(amqps?):\/\//, 'KAIROS_LOG_URL'),
     stateUrl: url('stateUrl', options.stateUrl, /^(rediss?):\/\//, 'KAIROS_STATE_URL'),

@@ -4,8 +4,15 @@ import type { StateStore } from '../../store/index.js';
 
 /** The SSE shape of a segment change outbox record (the embedded engine and the api role publish it). */
 export function liveRecordOf(value: unknown): LiveRecord | undefined {
-  const record = value as { profileKey?: unknown; type?: unknown; segmentId?: unknown; version?: unknown; eventTimeMs?: unknown } | null;
-  if (!record || typeof record.profileKey !== 'string' || (record.type !== 'enter' && record.type !== 'exit')) return undefined;
+  const record = value as {
+    profileKey?: unknown;
+    type?: unknown;
+    segmentId?: unknown;
+    version?: unknown;
+    eventTimeMs?: unknown;
+  } | null;
+  if (!record || typeof record.profileKey !== 'string' || (record.type !== 'enter' && record.type !== 'exit'))
+    return undefined;
   return {
     profileKey: record.profileKey,
     event: record.type,

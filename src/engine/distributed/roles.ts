@@ -30,7 +30,13 @@ import { withOwnershipLog } from './fencing-log.js';
 import { ReadGate, gatedLog } from './read-gate.js';
 import { DistributedProfileReader, MetadataIdentityResolver } from './identity.js';
 import { MEMBERS_COLLECTION, Membership, type MemberDoc } from './membership.js';
-import { resolveDistributedOptions, ROLES, type DistributedOptions, type ResolvedDistributedOptions, type Role } from './options.js';
+import {
+  resolveDistributedOptions,
+  ROLES,
+  type DistributedOptions,
+  type ResolvedDistributedOptions,
+  type Role,
+} from './options.js';
 import { OutboxFeed } from './outbox-feed.js';
 import { deploymentKeys, openLog, openMetadata, openState } from './services.js';
 
@@ -202,7 +208,13 @@ async function collectorPart(shared: Shared, logger: Logger): Promise<Part> {
   await collector.start();
   shared.closers.push(() => collector.close());
   const state = await shared.state();
-  const relay = new OutboxRelay({ log, state, metadata, partitionCount: log.partitionCount, logger: logger.child({ component: 'relay' }) });
+  const relay = new OutboxRelay({
+    log,
+    state,
+    metadata,
+    partitionCount: log.partitionCount,
+    logger: logger.child({ component: 'relay' }),
+  });
   await relay.start();
   shared.closers.push(() => relay.stop());
   return {
@@ -227,7 +239,12 @@ async function workerPart(shared: Shared, logger: Logger): Promise<Part & { memb
   const state = await shared.state();
   const log = await shared.log();
   const streamMetrics = createStreamMetrics(metrics);
-  const streamOptions = resolveStreamOptions({ maxBatchRecords: 500, ...options.stream, clock: options.clock, logger: logger.child({ component: 'stream' }) });
+  const streamOptions = resolveStreamOptions({
+    maxBatchRecords: 500,
+    ...options.stream,
+    clock: options.clock,
+    logger: logger.child({ component: 'stream' }),
+  });
   // The segment definitions in the metadata store (PostgreSQL) are the pipeline; polled for changes.
   const segmentService = createSegmentService({ metadata, clock: options.clock });
   const loadPipeline = options.loadPipeline ?? (() => loadSegmentsPipeline(segmentService));
@@ -344,7 +361,10 @@ async function apiPart(shared: Shared, logger: Logger): Promise<Part> {
     logger: logger.child({ component: 'segments' }),
   });
   shared.closers.push(() => segments.stop());
-  const profiles = new DistributedProfileReader({ store: state, segmentsOf: (keyState) => segments.segmentsOf(keyState) }, identity);
+  const profiles = new DistributedProfileReader(
+    { store: state, segmentsOf: (keyState) => segments.segmentsOf(keyState) },
+    identity,
+  );
   const hub = new SseHub();
   shared.closers.push(() => Promise.resolve(hub.close()));
   const feed = new OutboxFeed({
@@ -379,7 +399,13 @@ async function apiPart(shared: Shared, logger: Logger): Promise<Part> {
           state.checkpoint(partition),
         ]);
         const offset = checkpoint?.offset ?? 0;
-        return { partition, logEnd: end, offset, lag: end === null ? null : Math.max(0, end - offset), owner: owners.get(partition) ?? null };
+        return {
+          partition,
+          logEnd: end,
+          offset,
+          lag: end === null ? null : Math.max(0, end - offset),
+          owner: owners.get(partition) ?? null,
+        };
       }),
     );
     lagAtMs = options.clock.now();
@@ -398,7 +424,12 @@ async function apiPart(shared: Shared, logger: Logger): Promise<Part> {
           .catch((error: unknown) => logger.warn({ err: error }, 'lag refresh failed'))
           .finally(() => (refreshing = undefined));
       }
-      return { partitions: lags, lagMeasuredAt: lagAtMs > 0 ? new Date(lagAtMs).toISOString() : null, sseSubscribers: hub.size, ssePublished: feed.published };
+      return {
+        partitions: lags,
+        lagMeasuredAt: lagAtMs > 0 ? new Date(lagAtMs).toISOString() : null,
+        sseSubscribers: hub.size,
+        ssePublished: feed.published,
+      };
     },
   };
 }

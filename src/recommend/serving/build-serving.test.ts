@@ -5,7 +5,14 @@ import { fitItemKnn } from '../model-item-knn.js';
 import { resolveItemKnnOptions } from '../options.js';
 import { createTrainer } from '../registry.js';
 import type { Interaction } from '../types.js';
-import { categoryPopularity, complementsOf, decayedPopularity, itemNeighbours, segmentPopularity, userCandidates } from './build-serving.js';
+import {
+  categoryPopularity,
+  complementsOf,
+  decayedPopularity,
+  itemNeighbours,
+  segmentPopularity,
+  userCandidates,
+} from './build-serving.js';
 import { scoreHoldout, timeHoldout } from './holdout.js';
 import { Dictionary } from './dictionary.js';
 import { Catalogue } from './catalogue.js';
@@ -29,7 +36,10 @@ function interactions(): Interaction[] {
 }
 
 const rows = <T extends { ptr: Int32Array; items: Int32Array; scores: Float32Array }>(csr: T, r: number) =>
-  Array.from({ length: csr.ptr[r + 1]! - csr.ptr[r]! }, (_, k) => [csr.items[csr.ptr[r]! + k]!, csr.scores[csr.ptr[r]! + k]!] as const);
+  Array.from(
+    { length: csr.ptr[r + 1]! - csr.ptr[r]! },
+    (_, k) => [csr.items[csr.ptr[r]! + k]!, csr.scores[csr.ptr[r]! + k]!] as const,
+  );
 
 describe('serving form', () => {
   const log = createInteractionLog(interactions());
@@ -42,7 +52,8 @@ describe('serving form', () => {
     const nbr = itemNeighbours(model, m, 2);
     for (let i = 0; i < m.itemCount; i++) {
       const expected = [];
-      for (let a = full.simPtr[i]!; a < full.simPtr[i + 1]!; a++) if (full.simItems[a] !== i) expected.push([full.simItems[a]!, full.simValues[a]!] as const);
+      for (let a = full.simPtr[i]!; a < full.simPtr[i + 1]!; a++)
+        if (full.simItems[a] !== i) expected.push([full.simItems[a]!, full.simValues[a]!] as const);
       expected.sort((x, y) => y[1] - x[1] || x[0] - y[0]);
       expect(rows(nbr, i)).toEqual(expected.slice(0, 2));
     }
@@ -82,7 +93,10 @@ describe('serving form', () => {
     const members = Int32Array.from(['u1', 'u2'].map((u) => log.userIds.indexOf(u)));
     const seg = segmentPopularity(m, [{ id: 's', users: members }], (u) => u, 0, 2);
     // u1: a1, a2; u2: a2, a3 → a2 twice.
-    expect(rows(seg, 0).map(([i, s]) => [log.itemIds[i], s])).toEqual([['a2', 2], ['a1', 1]]);
+    expect(rows(seg, 0).map(([i, s]) => [log.itemIds[i], s])).toEqual([
+      ['a2', 2],
+      ['a1', 1],
+    ]);
   });
 
   it('holds out the newest pairs and scores the served lists on them', () => {
@@ -113,11 +127,14 @@ describe('serving form', () => {
     expect(result.positions).toEqual([16]);
     expect(table.length).toBe(m.userItems.length);
     const fromResult = ServingModel.fromResult(result);
-    const fromFile = ServingModel.fromArtifact(decodeArtifact(encodeArtifact(toServingArtifact(result, items.ids, users.ids))));
+    const fromFile = ServingModel.fromArtifact(
+      decodeArtifact(encodeArtifact(toServingArtifact(result, items.ids, users.ids))),
+    );
     expect(fromFile.version).toBe(3);
     expect(fromFile.segments).toEqual(['vip']);
     expect(fromFile.itemCount).toBe(fromResult.itemCount);
     const loaded = fromFile.arrays as unknown as Record<string, Iterable<number>>;
-    for (const [name, array] of Object.entries(fromResult.arrays)) expect([name, [...loaded[name]!]]).toEqual([name, [...(array as Iterable<number>)]]);
+    for (const [name, array] of Object.entries(fromResult.arrays))
+      expect([name, [...loaded[name]!]]).toEqual([name, [...(array as Iterable<number>)]]);
   });
 });

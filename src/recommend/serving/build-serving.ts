@@ -108,7 +108,11 @@ function topOfCsr(ptr: Int32Array, items: Int32Array, values: Float32Array, rows
 }
 
 /** The model's item-item weights, top K per item (see docs/recommend.md "Serving"). */
-export function itemNeighbours(model: Recommender, m: InteractionMatrix, k: number): { ptr: Int32Array; items: Int32Array; scores: Float32Array } {
+export function itemNeighbours(
+  model: Recommender,
+  m: InteractionMatrix,
+  k: number,
+): { ptr: Int32Array; items: Int32Array; scores: Float32Array } {
   const n = m.itemCount;
   if (model instanceof ItemKnnModel) return topOfCsr(model.simPtr, model.simItems, model.simValues, n, k);
   if (model instanceof EaseModel) {
@@ -227,7 +231,11 @@ function topOfDense(scores: Float64Array, k: number): TopK {
 }
 
 /** Complements: item-item cosine over users' strong interactions (≥ minWeight: cart adds, purchases). */
-export function complementsOf(m: InteractionMatrix, k: number, minWeight: number): { ptr: Int32Array; items: Int32Array; scores: Float32Array } {
+export function complementsOf(
+  m: InteractionMatrix,
+  k: number,
+  minWeight: number,
+): { ptr: Int32Array; items: Int32Array; scores: Float32Array } {
   if (k === 0) return emptyCsr(m.itemCount);
   const rows: number[] = [];
   const users: number[] = [];
@@ -250,7 +258,11 @@ export function complementsOf(m: InteractionMatrix, k: number, minWeight: number
     itemIds: m.itemIds,
   };
   const strong = buildInteractionMatrix(log);
-  const knn = fitItemKnn(strong, 'itemknn', resolveItemKnnOptions({ neighbors: k + 1, similarity: 'cosine' }, 'itemknn'));
+  const knn = fitItemKnn(
+    strong,
+    'itemknn',
+    resolveItemKnnOptions({ neighbors: k + 1, similarity: 'cosine' }, 'itemknn'),
+  );
   return topOfCsr(knn.simPtr, knn.simItems, knn.simValues, m.itemCount, k);
 }
 

@@ -87,7 +87,8 @@ export class Catalogue {
   fullDelta(itemCount: number): CatalogueDelta {
     const items: number[] = [];
     for (let i = 0; i < Math.min(itemCount, this.category.length); i++) {
-      if (this.category[i] !== -1 || !Number.isNaN(this.price[i]!) || this.availableFlags[i] === 0 || this.names.has(i)) items.push(i);
+      if (this.category[i] !== -1 || !Number.isNaN(this.price[i]!) || this.availableFlags[i] === 0 || this.names.has(i))
+        items.push(i);
     }
     return this.slice(Int32Array.from(items), 0);
   }
@@ -101,7 +102,8 @@ export class Catalogue {
   applyDelta(delta: CatalogueDelta): void {
     for (let k = 0; k < delta.newCategories.length; k++) {
       const at = this.categories.intern(delta.newCategories[k]!);
-      if (at !== delta.categoryBase + k) throw new Error(`category dictionary out of step (${at} ≠ ${delta.categoryBase + k})`);
+      if (at !== delta.categoryBase + k)
+        throw new Error(`category dictionary out of step (${at} ≠ ${delta.categoryBase + k})`);
     }
     for (let k = 0; k < delta.items.length; k++) {
       const item = delta.items[k]!;
@@ -133,7 +135,15 @@ export class Catalogue {
       available[k] = this.availableFlags[i]!;
       names.push(this.names.get(i) ?? null);
     }
-    return { categoryBase, newCategories: this.categories.since(categoryBase), items, categories, prices, available, names };
+    return {
+      categoryBase,
+      newCategories: this.categories.since(categoryBase),
+      items,
+      categories,
+      prices,
+      available,
+      names,
+    };
   }
 
   private ensure(size: number): void {

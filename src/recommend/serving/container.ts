@@ -26,7 +26,11 @@ function typeOf(a: ContainerArray): TypeName {
   return 'u8';
 }
 
-export function encodeContainer(magic: string, header: Record<string, unknown>, arrays: Readonly<Record<string, ContainerArray>>): Buffer {
+export function encodeContainer(
+  magic: string,
+  header: Record<string, unknown>,
+  arrays: Readonly<Record<string, ContainerArray>>,
+): Buffer {
   const entries: Entry[] = [];
   let offset = 0;
   for (const [name, array] of Object.entries(arrays)) {
@@ -50,7 +54,10 @@ function bad(message: string): Error {
   return RecommendServingErrors.create('RECOMMEND_INVALID_SNAPSHOT', message);
 }
 
-export function decodeContainer(magic: string, buffer: Uint8Array): { header: Record<string, unknown>; arrays: Record<string, ContainerArray> } {
+export function decodeContainer(
+  magic: string,
+  buffer: Uint8Array,
+): { header: Record<string, unknown>; arrays: Record<string, ContainerArray> } {
   if (buffer.length < 8 || Buffer.from(buffer.subarray(0, 4)).toString('latin1') !== magic) throw bad('bad magic');
   const view = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   const headerLength = view.getUint32(4, true);

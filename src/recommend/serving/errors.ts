@@ -10,7 +10,11 @@ export const RecommendServingErrors = defineErrors('recommend', {
   RECOMMEND_ITEM_REQUIRED: { status: 400, message: 'This placement needs itemId' },
   RECOMMEND_UNKNOWN_VERSION: { status: 404, message: 'No model with this version' },
   RECOMMEND_TRAINING_FAILED: { status: 500, message: 'Model training failed' },
-  RECOMMEND_TRAINER_UNAVAILABLE: { status: 503, retryable: true, message: 'The trainer is starting, restarting or stopping' },
+  RECOMMEND_TRAINER_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    message: 'The trainer is starting, restarting or stopping',
+  },
   RECOMMEND_INVALID_SNAPSHOT: { status: 500, message: 'Not a valid interaction snapshot' },
 });
 export type RecommendServingErrorCode = keyof typeof RecommendServingErrors.specs;

@@ -9,18 +9,25 @@ const T = Date.UTC(2026, 0, 1);
 
 describe('interactions from events', () => {
   it('weights views < cart adds < purchases, ratings by their value, and ignores the rest', () => {
-    const of = (event: string, properties: Record<string, unknown>) => interactionsOf(makeEvent({ userId: 'u', eventTimeMs: T, event, properties }));
+    const of = (event: string, properties: Record<string, unknown>) =>
+      interactionsOf(makeEvent({ userId: 'u', eventTimeMs: T, event, properties }));
     expect(of('Product Viewed', { product_id: 'p1' })).toEqual([{ itemId: 'p1', weight: 1 }]);
     expect(of('Product Added', { product_id: 'p1' })).toEqual([{ itemId: 'p1', weight: 3 }]);
     expect(of('Product Added to Wishlist', { product_id: 'p1' })).toEqual([{ itemId: 'p1', weight: 2 }]);
-    expect(of('Order Completed', { order_id: 'o', products: [{ product_id: 'p1' }, { product_id: 2 }, { sku: 'x' }] })).toEqual([
+    expect(
+      of('Order Completed', { order_id: 'o', products: [{ product_id: 'p1' }, { product_id: 2 }, { sku: 'x' }] }),
+    ).toEqual([
       { itemId: 'p1', weight: 5 },
       { itemId: '2', weight: 5 },
     ]);
     expect(of('Item Rated', { item_id: 'm1', rating: 4.5 })).toEqual([{ itemId: 'm1', weight: 4.5 }]);
     expect(of('Item Rated', { item_id: 'm1' })).toEqual([]);
     expect(of('Products Searched', { query: 'shoes' })).toEqual([]);
-    expect(interactionsOf(makeEvent({ userId: 'u', eventTimeMs: T, type: 'page', name: 'Home', properties: { product_id: 'p1' } }))).toEqual([]);
+    expect(
+      interactionsOf(
+        makeEvent({ userId: 'u', eventTimeMs: T, type: 'page', name: 'Home', properties: { product_id: 'p1' } }),
+      ),
+    ).toEqual([]);
   });
 
   it('learns catalogue facts and attribution fields', () => {
@@ -28,7 +35,13 @@ describe('interactions from events', () => {
       userId: 'u',
       eventTimeMs: T,
       event: 'Order Completed',
-      properties: { recommendation_id: 'rec_1', products: [{ product_id: 'p1', category: 'shoes', price: '12.5', name: 'Shoe', quantity: 2 }, { product_id: 'p2', in_stock: false }] },
+      properties: {
+        recommendation_id: 'rec_1',
+        products: [
+          { product_id: 'p1', category: 'shoes', price: '12.5', name: 'Shoe', quantity: 2 },
+          { product_id: 'p2', in_stock: false },
+        ],
+      },
     });
     expect(productFactsOf(event)).toEqual([
       { itemId: 'p1', category: 'shoes', price: 12.5, name: 'Shoe' },
@@ -36,12 +49,24 @@ describe('interactions from events', () => {
     ]);
     expect(recommendationIdOf(event)).toBe('rec_1');
     expect(revenueOf(event)).toBe(25);
-    expect(revenueOf(makeEvent({ userId: 'u', eventTimeMs: T, event: 'Order Completed', properties: { revenue: 42 } }))).toBe(42);
+    expect(
+      revenueOf(makeEvent({ userId: 'u', eventTimeMs: T, event: 'Order Completed', properties: { revenue: 42 } })),
+    ).toBe(42);
   });
 });
 
 describe('RecommendationCache', () => {
-  const entry = (version: number, expiresAtMs = 1_000) => ({ version, stateKey: 'u:1', stateEvents: 1, stateUpdatedMs: 1, itemsJson: '[]', count: 0, placement: 'home', source: 'popular' as const, expiresAtMs });
+  const entry = (version: number, expiresAtMs = 1_000) => ({
+    version,
+    stateKey: 'u:1',
+    stateEvents: 1,
+    stateUpdatedMs: 1,
+    itemsJson: '[]',
+    count: 0,
+    placement: 'home',
+    source: 'popular' as const,
+    expiresAtMs,
+  });
 
   it('serves an entry only for its version and before its TTL', () => {
     const cache = new RecommendationCache(10, 30_000);
@@ -52,7 +77,7 @@ describe('RecommendationCache', () => {
     expect(cache.get('u:1', 'product', 2, 0)).toBeUndefined();
   });
 
-  it('drops a profile\'s lists, including those cached under a key that resolved to it', () => {
+  it("drops a profile's lists, including those cached under a key that resolved to it", () => {
     const cache = new RecommendationCache(10, 30_000);
     cache.set('a:anon', 'u:1', 'home', entry(1));
     cache.set('u:1', 'u:1', 'cart', entry(1));
@@ -98,9 +123,13 @@ describe('resolveRecommendationOptions', () => {
   it('rejects typos and bad values', () => {
     expect(code(() => resolveRecommendationOptions({ retrainEvery: 5 } as never))).toBe('RECOMMEND_INVALID_OPTIONS');
     expect(code(() => resolveRecommendationOptions({ model: 'bpr' as never }))).toBe('RECOMMEND_INVALID_OPTIONS');
-    expect(code(() => resolveRecommendationOptions({ modelOptions: { lambda: -1 }, model: 'ease' }))).toBe('RECOMMEND_INVALID_OPTIONS');
+    expect(code(() => resolveRecommendationOptions({ modelOptions: { lambda: -1 }, model: 'ease' }))).toBe(
+      'RECOMMEND_INVALID_OPTIONS',
+    );
     expect(code(() => resolveRecommendationOptions({ retrainInterval: 'soon' }))).toBe('RECOMMEND_INVALID_OPTIONS');
-    expect(code(() => resolveRecommendationOptions({ placements: { home: 'landing' as never } }))).toBe('RECOMMEND_INVALID_OPTIONS');
+    expect(code(() => resolveRecommendationOptions({ placements: { home: 'landing' as never } }))).toBe(
+      'RECOMMEND_INVALID_OPTIONS',
+    );
     expect(code(() => resolveRecommendationOptions({ defaultN: 500 }))).toBe('RECOMMEND_INVALID_OPTIONS');
   });
 });

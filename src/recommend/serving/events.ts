@@ -33,7 +33,9 @@ function productObjects(event: KairosEvent): Record<string, unknown>[] {
   if (itemIdOf(props) !== undefined) out.push(props);
   const products = props.products;
   if (Array.isArray(products)) {
-    for (const p of products) if (p !== null && typeof p === 'object' && itemIdOf(p as Record<string, unknown>) !== undefined) out.push(p as Record<string, unknown>);
+    for (const p of products)
+      if (p !== null && typeof p === 'object' && itemIdOf(p as Record<string, unknown>) !== undefined)
+        out.push(p as Record<string, unknown>);
   }
   return out;
 }
@@ -78,12 +80,23 @@ export function productFactsOf(event: KairosEvent): ProductFacts[] {
   if (event.type !== 'track') return [];
   const out: ProductFacts[] = [];
   for (const p of productObjects(event)) {
-    const category = typeof p.category === 'string' && p.category !== '' ? p.category : typeof p.category === 'number' ? String(p.category) : undefined;
+    const category =
+      typeof p.category === 'string' && p.category !== ''
+        ? p.category
+        : typeof p.category === 'number'
+          ? String(p.category)
+          : undefined;
     const price = finiteNumber(p.price);
     const name = typeof p.name === 'string' && p.name !== '' ? p.name.slice(0, 200) : undefined;
     const available = availability(p);
     if (category === undefined && price === undefined && name === undefined && available === undefined) continue;
-    out.push({ itemId: itemIdOf(p)!, ...(category !== undefined ? { category } : {}), ...(price !== undefined ? { price } : {}), ...(name !== undefined ? { name } : {}), ...(available !== undefined ? { available } : {}) });
+    out.push({
+      itemId: itemIdOf(p)!,
+      ...(category !== undefined ? { category } : {}),
+      ...(price !== undefined ? { price } : {}),
+      ...(name !== undefined ? { name } : {}),
+      ...(available !== undefined ? { available } : {}),
+    });
   }
   return out;
 }

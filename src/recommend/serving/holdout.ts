@@ -80,7 +80,8 @@ export function scoreHoldout(
       if (!hist.has(i) && !list.includes(i)) list.push(i);
     }
     const popList: number[] = [];
-    for (let p = 0; p < popular.length && popList.length < k; p++) if (!hist.has(popular[p]!)) popList.push(popular[p]!);
+    for (let p = 0; p < popular.length && popList.length < k; p++)
+      if (!hist.has(popular[p]!)) popList.push(popular[p]!);
     const rel = new Set(relevant);
     let dcg = 0;
     list.forEach((i, rank) => {

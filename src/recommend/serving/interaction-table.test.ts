@@ -55,7 +55,11 @@ describe('InteractionTable', () => {
       const at = m.userPtr[bob]! + k;
       return [p.items.ids[m.userItems[at]!], m.userWeights[at], m.userTimes[at]];
     });
-    expect(row).toEqual([['i1', 3, 11], ['i2', 1, 12], ['i3', 5, 13]]);
+    expect(row).toEqual([
+      ['i1', 3, 11],
+      ['i2', 1, 12],
+      ['i3', 5, 13],
+    ]);
     expect(m.userPtr[p.users.get('a:anon') + 1]! - m.userPtr[p.users.get('a:anon')]!).toBe(0);
 
     table.compact(m, table.length);

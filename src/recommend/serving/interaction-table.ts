@@ -104,9 +104,17 @@ export class DeltaBuffer {
 /** The buffers of a delta, for postMessage's transfer list. */
 export function deltaTransfer(delta: InteractionDelta): ArrayBuffer[] {
   const c = delta.catalogue;
-  return [delta.users, delta.items, delta.weights, delta.times, delta.merges, c.items, c.categories, c.prices, c.available].map(
-    (a) => a.buffer as ArrayBuffer,
-  );
+  return [
+    delta.users,
+    delta.items,
+    delta.weights,
+    delta.times,
+    delta.merges,
+    c.items,
+    c.categories,
+    c.prices,
+    c.available,
+  ].map((a) => a.buffer as ArrayBuffer);
 }
 
 const SNAPSHOT_MAGIC = 'KRS1';
@@ -184,7 +192,8 @@ export class InteractionTable {
     const keepTimes = this.rowTimes.slice(rowsCovered, this.length);
     this.length = 0;
     for (let u = 0; u < m.userCount; u++) {
-      for (let k = m.userPtr[u]!; k < m.userPtr[u + 1]!; k++) this.push(u, m.userItems[k]!, m.userWeights[k]!, m.userTimes[k]!);
+      for (let k = m.userPtr[u]!; k < m.userPtr[u + 1]!; k++)
+        this.push(u, m.userItems[k]!, m.userWeights[k]!, m.userTimes[k]!);
     }
     for (let k = 0; k < extra; k++) this.push(keepUsers[k]!, keepItems[k]!, keepWeights[k]!, keepTimes[k]!);
   }
@@ -230,7 +239,10 @@ export class InteractionTable {
     };
     const table = new InteractionTable(partitionCount);
     if (!Array.isArray(h.positions) || h.positions.length !== partitionCount) {
-      throw RecommendServingErrors.create('RECOMMEND_INVALID_SNAPSHOT', `snapshot has ${h.positions?.length} partitions, the log ${partitionCount}`);
+      throw RecommendServingErrors.create(
+        'RECOMMEND_INVALID_SNAPSHOT',
+        `snapshot has ${h.positions?.length} partitions, the log ${partitionCount}`,
+      );
     }
     for (const id of h.userIds) table.users.intern(id);
     for (const id of h.itemIds) table.items.intern(id);

@@ -20,37 +20,114 @@ function csr(rows: [number, number][][]): { ptr: Int32Array; items: Int32Array; 
 
 // Items 0-3 are category 0 ("shoes"), 4-7 category 1 ("hats"); 8 items, 3 users, 1 segment.
 const nbr = csr([
-  [[1, 0.9], [2, 0.5], [4, 0.6]],
-  [[0, 0.9], [3, 0.4]],
-  [[0, 0.5], [3, 0.3]],
-  [[1, 0.4], [2, 0.3]],
-  [[5, 0.8], [0, 0.6]],
-  [[4, 0.8], [6, 0.2]],
+  [
+    [1, 0.9],
+    [2, 0.5],
+    [4, 0.6],
+  ],
+  [
+    [0, 0.9],
+    [3, 0.4],
+  ],
+  [
+    [0, 0.5],
+    [3, 0.3],
+  ],
+  [
+    [1, 0.4],
+    [2, 0.3],
+  ],
+  [
+    [5, 0.8],
+    [0, 0.6],
+  ],
+  [
+    [4, 0.8],
+    [6, 0.2],
+  ],
   [[5, 0.2]],
   [],
 ]);
-const top = csr([[[3, 2], [2, 1]], [], [[7, 1]]]);
-const hist = csr([[[0, 1], [1, 1]], [], [[6, 1]]]);
+const top = csr([
+  [
+    [3, 2],
+    [2, 1],
+  ],
+  [],
+  [[7, 1]],
+]);
+const hist = csr([
+  [
+    [0, 1],
+    [1, 1],
+  ],
+  [],
+  [[6, 1]],
+]);
 const comp = csr([[[5, 1]], [], [], [], [], [[0, 1]], [], []]);
-const cat = csr([[[0, 5], [1, 4]], [[4, 6], [5, 3]]]);
-const seg = csr([[[6, 4], [7, 3]]]);
+const cat = csr([
+  [
+    [0, 5],
+    [1, 4],
+  ],
+  [
+    [4, 6],
+    [5, 3],
+  ],
+]);
+const seg = csr([
+  [
+    [6, 4],
+    [7, 3],
+  ],
+]);
 const arrays: ServingArrays = {
-  nbrPtr: nbr.ptr, nbrItems: nbr.items, nbrScores: nbr.scores,
-  topPtr: top.ptr, topItems: top.items, topScores: top.scores,
-  histPtr: hist.ptr, histItems: hist.items,
-  compPtr: comp.ptr, compItems: comp.items, compScores: comp.scores,
-  catPtr: cat.ptr, catItems: cat.items, catScores: cat.scores,
-  popItems: Int32Array.from([4, 0, 1, 5, 2, 3, 6, 7]), popScores: Float32Array.from([8, 7, 6, 5, 4, 3, 2, 1]),
-  segPtr: seg.ptr, segItems: seg.items, segScores: seg.scores,
+  nbrPtr: nbr.ptr,
+  nbrItems: nbr.items,
+  nbrScores: nbr.scores,
+  topPtr: top.ptr,
+  topItems: top.items,
+  topScores: top.scores,
+  histPtr: hist.ptr,
+  histItems: hist.items,
+  compPtr: comp.ptr,
+  compItems: comp.items,
+  compScores: comp.scores,
+  catPtr: cat.ptr,
+  catItems: cat.items,
+  catScores: cat.scores,
+  popItems: Int32Array.from([4, 0, 1, 5, 2, 3, 6, 7]),
+  popScores: Float32Array.from([8, 7, 6, 5, 4, 3, 2, 1]),
+  segPtr: seg.ptr,
+  segItems: seg.items,
+  segScores: seg.scores,
 };
 const model = new ServingModel('sar', 7, 8, 3, 2, arrays, ['vip'], null, 0);
-const weights: ScoreWeights = { sessionWeight: 1, contextSessionWeight: 0.25, cartSimilarWeight: 0.5, segmentPopularityWeight: 0.05, popularityWeight: 0.01, categoryBoost: 1 };
+const weights: ScoreWeights = {
+  sessionWeight: 1,
+  contextSessionWeight: 0.25,
+  cartSimilarWeight: 0.5,
+  segmentPopularityWeight: 0.05,
+  popularityWeight: 0.01,
+  categoryBoost: 1,
+};
 const categoryOf = (i: number) => (i < 4 ? 0 : 1);
 
 function input(partial: Partial<ScoreInput>): ScoreInput {
   return {
-    placement: 'home', n: 3, user: -1, sessionItems: [], sessionWeights: [], contextItems: [], contextCategory: -1, exclude: [],
-    excludeHistory: true, segments: [], boostCategory: -1, catalogue: { categoryOf, isAvailable: () => true }, ...partial,
+    placement: 'home',
+    n: 3,
+    user: -1,
+    sessionItems: [],
+    sessionWeights: [],
+    contextItems: [],
+    contextCategory: -1,
+    exclude: [],
+    excludeHistory: true,
+    segments: [],
+    boostCategory: -1,
+    catalogue: { categoryOf, isAvailable: () => true },
+    ...partial,
   };
 }
 
@@ -69,7 +146,7 @@ describe('LiveScorer', () => {
     expect(out.scores[0]).toBeCloseTo(0.01);
   });
 
-  it("ranks a known user by their trained candidates, their history excluded", () => {
+  it('ranks a known user by their trained candidates, their history excluded', () => {
     const out = score({ user: 0, n: 2 });
     expect(out.items).toEqual([3, 2]);
     expect(out.source).toBe('personal');
@@ -107,7 +184,7 @@ describe('LiveScorer', () => {
     expect(out.slice(1)).toEqual([1, 4]);
   });
 
-  it('starts segment members on their segment\'s favourites', () => {
+  it("starts segment members on their segment's favourites", () => {
     expect(items({ segments: [0], n: 2 })).toEqual([6, 7]);
     expect(items({ segments: [], n: 2 })).toEqual([4, 0]);
   });

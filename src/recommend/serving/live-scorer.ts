@@ -109,7 +109,8 @@ export class LiveScorer {
     } else if (input.placement === 'product') {
       sessionFactor = w.contextSessionWeight;
       part.clear();
-      for (let k = 0; k < input.contextItems.length; k++) this.addItemRow(part, a.nbrPtr, a.nbrItems, a.nbrScores, input.contextItems[k]!, 1, itemCount);
+      for (let k = 0; k < input.contextItems.length; k++)
+        this.addItemRow(part, a.nbrPtr, a.nbrItems, a.nbrScores, input.contextItems[k]!, 1, itemCount);
       if (part.size === 0 && input.contextCategory >= 0 && input.contextCategory < model.categoryCount) {
         part.addRow(a.catItems, a.catScores, a.catPtr[input.contextCategory]!, a.catPtr[input.contextCategory + 1]!, 1);
       }
@@ -117,16 +118,26 @@ export class LiveScorer {
     } else {
       sessionFactor = w.contextSessionWeight;
       part.clear();
-      for (let k = 0; k < input.contextItems.length; k++) this.addItemRow(part, a.compPtr, a.compItems, a.compScores, input.contextItems[k]!, 1, itemCount);
+      for (let k = 0; k < input.contextItems.length; k++)
+        this.addItemRow(part, a.compPtr, a.compItems, a.compScores, input.contextItems[k]!, 1, itemCount);
       this.fold(part, personal, 1);
       part.clear();
-      for (let k = 0; k < input.contextItems.length; k++) this.addItemRow(part, a.nbrPtr, a.nbrItems, a.nbrScores, input.contextItems[k]!, 1, itemCount);
+      for (let k = 0; k < input.contextItems.length; k++)
+        this.addItemRow(part, a.nbrPtr, a.nbrItems, a.nbrScores, input.contextItems[k]!, 1, itemCount);
       this.fold(part, personal, w.cartSimilarWeight);
     }
     if (sessionFactor > 0 && input.sessionItems.length > 0) {
       part.clear();
       for (let k = 0; k < input.sessionItems.length; k++) {
-        this.addItemRow(part, a.nbrPtr, a.nbrItems, a.nbrScores, input.sessionItems[k]!, input.sessionWeights[k]!, itemCount);
+        this.addItemRow(
+          part,
+          a.nbrPtr,
+          a.nbrItems,
+          a.nbrScores,
+          input.sessionItems[k]!,
+          input.sessionWeights[k]!,
+          itemCount,
+        );
       }
       this.fold(part, personal, sessionFactor);
     }
@@ -139,10 +150,19 @@ export class LiveScorer {
       for (let k = 0; k < input.segments.length; k++) {
         const s = input.segments[k]!;
         if (s < 0 || s + 1 >= a.segPtr.length) continue;
-        this.addPopular(a.segItems, a.segScores, a.segPtr[s]!, a.segPtr[s + 1]!, w.segmentPopularityWeight, want, input.catalogue);
+        this.addPopular(
+          a.segItems,
+          a.segScores,
+          a.segPtr[s]!,
+          a.segPtr[s + 1]!,
+          w.segmentPopularityWeight,
+          want,
+          input.catalogue,
+        );
       }
     }
-    if (w.popularityWeight > 0) this.addPopular(a.popItems, a.popScores, 0, a.popItems.length, w.popularityWeight, want, input.catalogue);
+    if (w.popularityWeight > 0)
+      this.addPopular(a.popItems, a.popScores, 0, a.popItems.length, w.popularityWeight, want, input.catalogue);
 
     const top = this.top;
     top.reset(input.n);
@@ -160,7 +180,15 @@ export class LiveScorer {
     return { count: top.size, items: top.items, scores: top.scores, source };
   }
 
-  private addItemRow(into: SparseScores, ptr: Int32Array, items: Int32Array, scores: Float32Array, item: number, weight: number, itemCount: number): void {
+  private addItemRow(
+    into: SparseScores,
+    ptr: Int32Array,
+    items: Int32Array,
+    scores: Float32Array,
+    item: number,
+    weight: number,
+    itemCount: number,
+  ): void {
     if (item < 0 || item >= itemCount || !(weight > 0)) return;
     into.addRow(items, scores, ptr[item]!, ptr[item + 1]!, weight);
   }
@@ -173,7 +201,15 @@ export class LiveScorer {
   }
 
   /** Adds weight·score/max for the first entries of a best-first list until `want` eligible ones. */
-  private addPopular(items: Int32Array, scores: Float32Array, start: number, end: number, weight: number, want: number, facts: ItemFacts): void {
+  private addPopular(
+    items: Int32Array,
+    scores: Float32Array,
+    start: number,
+    end: number,
+    weight: number,
+    want: number,
+    facts: ItemFacts,
+  ): void {
     if (end <= start) return;
     const max = scores[start]!;
     if (!(max > 0)) return;

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { MembershipTracker } from './membership.js';
 
-const bySegment = (tracker: MembershipTracker) => Object.fromEntries([...tracker.bySegment()].map(([id, keys]) => [id, [...keys].sort()]));
+const bySegment = (tracker: MembershipTracker) =>
+  Object.fromEntries([...tracker.bySegment()].map(([id, keys]) => [id, [...keys].sort()]));
 
 describe('MembershipTracker', () => {
   it('follows enters and exits in commit order', () => {

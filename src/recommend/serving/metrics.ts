@@ -19,7 +19,11 @@ export class RecommendMetrics {
   private readonly records: Counter;
   private readonly interactions: Gauge;
   private readonly holdout: Gauge<'metric'>;
-  private readonly hot = { byPlacement: new Map<string, Record<RecommendSource | 'served', number>>(), hits: 0, misses: 0 };
+  private readonly hot = {
+    byPlacement: new Map<string, Record<RecommendSource | 'served', number>>(),
+    hits: 0,
+    misses: 0,
+  };
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -64,17 +68,67 @@ export class RecommendMetrics {
         hot.misses = 0;
       },
     });
-    this.clicks = new Counter({ name: 'kairos_recommend_clicks_attributed_total', help: 'Product Clicked events attributed to a served recommendation', labelNames: ['placement'], registers });
-    this.orders = new Counter({ name: 'kairos_recommend_orders_attributed_total', help: 'Order Completed events attributed to a served recommendation', labelNames: ['placement'], registers });
-    this.revenue = new Counter({ name: 'kairos_recommend_revenue_attributed_total', help: 'Revenue of attributed orders', labelNames: ['placement'], registers });
-    this.unmatched = new Counter({ name: 'kairos_recommend_attribution_unmatched_total', help: 'Events with a recommendation_id no remembered impression has (unknown or forgotten)', labelNames: ['event'], registers });
-    this.trainings = new Counter({ name: 'kairos_recommend_trainings_total', help: 'Model trainings by outcome', labelNames: ['outcome'], registers });
-    this.trainingSeconds = new Gauge({ name: 'kairos_recommend_training_seconds', help: 'Duration of the last successful training', registers });
-    this.version = new Gauge({ name: 'kairos_recommend_model_version', help: 'Version being served (0: none yet)', registers });
-    this.swaps = new Counter({ name: 'kairos_recommend_model_swaps_total', help: 'Atomic swaps to a new model version', registers });
-    this.records = new Counter({ name: 'kairos_recommend_log_records_consumed_total', help: 'Log records the trainer tail consumed', registers });
-    this.interactions = new Gauge({ name: 'kairos_recommend_interactions', help: 'Distinct (profile, item) interactions in the last training', registers });
-    this.holdout = new Gauge({ name: 'kairos_recommend_holdout', help: 'Holdout quality of the served version (hit_rate, ndcg, popularity_hit_rate at k = 10)', labelNames: ['metric'], registers });
+    this.clicks = new Counter({
+      name: 'kairos_recommend_clicks_attributed_total',
+      help: 'Product Clicked events attributed to a served recommendation',
+      labelNames: ['placement'],
+      registers,
+    });
+    this.orders = new Counter({
+      name: 'kairos_recommend_orders_attributed_total',
+      help: 'Order Completed events attributed to a served recommendation',
+      labelNames: ['placement'],
+      registers,
+    });
+    this.revenue = new Counter({
+      name: 'kairos_recommend_revenue_attributed_total',
+      help: 'Revenue of attributed orders',
+      labelNames: ['placement'],
+      registers,
+    });
+    this.unmatched = new Counter({
+      name: 'kairos_recommend_attribution_unmatched_total',
+      help: 'Events with a recommendation_id no remembered impression has (unknown or forgotten)',
+      labelNames: ['event'],
+      registers,
+    });
+    this.trainings = new Counter({
+      name: 'kairos_recommend_trainings_total',
+      help: 'Model trainings by outcome',
+      labelNames: ['outcome'],
+      registers,
+    });
+    this.trainingSeconds = new Gauge({
+      name: 'kairos_recommend_training_seconds',
+      help: 'Duration of the last successful training',
+      registers,
+    });
+    this.version = new Gauge({
+      name: 'kairos_recommend_model_version',
+      help: 'Version being served (0: none yet)',
+      registers,
+    });
+    this.swaps = new Counter({
+      name: 'kairos_recommend_model_swaps_total',
+      help: 'Atomic swaps to a new model version',
+      registers,
+    });
+    this.records = new Counter({
+      name: 'kairos_recommend_log_records_consumed_total',
+      help: 'Log records the trainer tail consumed',
+      registers,
+    });
+    this.interactions = new Gauge({
+      name: 'kairos_recommend_interactions',
+      help: 'Distinct (profile, item) interactions in the last training',
+      registers,
+    });
+    this.holdout = new Gauge({
+      name: 'kairos_recommend_holdout',
+      help: 'Holdout quality of the served version (hit_rate, ndcg, popularity_hit_rate at k = 10)',
+      labelNames: ['metric'],
+      registers,
+    });
   }
 
   request(placement: string, source: RecommendSource, items: number): void {

@@ -61,10 +61,16 @@ export class ModelRegistry {
   }
 
   /** The newest servable version (active, else retired with its file), decoded. */
-  async loadLatest(accept: (artifact: ModelArtifact) => boolean): Promise<{ record: ModelRecord; artifact: ModelArtifact } | undefined> {
+  async loadLatest(
+    accept: (artifact: ModelArtifact) => boolean,
+  ): Promise<{ record: ModelRecord; artifact: ModelArtifact } | undefined> {
     let after: string | undefined;
     for (;;) {
-      const page = await this.metadata.list<ModelRecord>(MODELS_COLLECTION, { reverse: true, limit: 20, ...(after ? { after } : {}) });
+      const page = await this.metadata.list<ModelRecord>(MODELS_COLLECTION, {
+        reverse: true,
+        limit: 20,
+        ...(after ? { after } : {}),
+      });
       for (const { doc } of page.items) {
         if (doc.state === 'failed' || doc.file === undefined) continue;
         const path = join(this.dataDir, doc.file);
@@ -72,7 +78,10 @@ export class ModelRegistry {
         try {
           const artifact = decodeArtifact(await readFile(path));
           if (accept(artifact)) return { record: doc, artifact };
-          this.logger.warn({ version: doc.version }, 'model artifact does not match the interaction dictionaries; skipped');
+          this.logger.warn(
+            { version: doc.version },
+            'model artifact does not match the interaction dictionaries; skipped',
+          );
         } catch (error) {
           this.logger.warn({ err: error, version: doc.version }, 'unreadable model artifact; skipped');
         }

@@ -151,12 +151,47 @@ export interface ResolvedRecommendationOptions {
 }
 
 const KNOWN = [
-  'model', 'modelOptions', 'retrainInterval', 'retrainEveryInteractions', 'trainerShare', 'minInteractions', 'neighbors', 'userCandidates',
-  'complements', 'complementMinWeight', 'popularItems', 'categoryItems', 'segmentItems', 'popularityHalfLife', 'sessionItems',
-  'sessionHalfLife', 'sessionWeight', 'contextSessionWeight', 'cartSimilarWeight', 'segmentPopularityWeight', 'popularityWeight', 'boostSegments',
-  'categoryBoost', 'excludeSeen', 'excludePurchased', 'placements', 'defaultPlacement', 'defaultN', 'maxN', 'cacheTtl',
-  'cacheMaxEntries', 'impressionsKept', 'evaluate', 'holdoutFraction', 'maxHoldout', 'keepVersions', 'readBatch',
-  'pollInterval', 'tickInterval', 'snapshotInterval', 'segmentPopularity',
+  'model',
+  'modelOptions',
+  'retrainInterval',
+  'retrainEveryInteractions',
+  'trainerShare',
+  'minInteractions',
+  'neighbors',
+  'userCandidates',
+  'complements',
+  'complementMinWeight',
+  'popularItems',
+  'categoryItems',
+  'segmentItems',
+  'popularityHalfLife',
+  'sessionItems',
+  'sessionHalfLife',
+  'sessionWeight',
+  'contextSessionWeight',
+  'cartSimilarWeight',
+  'segmentPopularityWeight',
+  'popularityWeight',
+  'boostSegments',
+  'categoryBoost',
+  'excludeSeen',
+  'excludePurchased',
+  'placements',
+  'defaultPlacement',
+  'defaultN',
+  'maxN',
+  'cacheTtl',
+  'cacheMaxEntries',
+  'impressionsKept',
+  'evaluate',
+  'holdoutFraction',
+  'maxHoldout',
+  'keepVersions',
+  'readBatch',
+  'pollInterval',
+  'tickInterval',
+  'snapshotInterval',
+  'segmentPopularity',
 ];
 
 export const DEFAULT_PLACEMENTS: Readonly<Record<string, PlacementKind>> = Object.freeze({
@@ -195,18 +230,22 @@ function duration(field: string, value: Duration): number {
 
 /** Fills defaults, validates (RECOMMEND_INVALID_OPTIONS), freezes. */
 export function resolveRecommendationOptions(partial: RecommendationOptions = {}): ResolvedRecommendationOptions {
-  for (const key of Object.keys(partial)) if (!KNOWN.includes(key)) invalid(key, (partial as Record<string, unknown>)[key], 'is not an option');
+  for (const key of Object.keys(partial))
+    if (!KNOWN.includes(key)) invalid(key, (partial as Record<string, unknown>)[key], 'is not an option');
   const model = partial.model ?? 'sar';
   if (!isModelName(model)) invalid('model', model, `must be one of ${MODEL_NAMES.join(', ')}`);
   const modelOptions = resolveModelOptions(model, partial.modelOptions ?? {});
   const placements = { ...(partial.placements ?? DEFAULT_PLACEMENTS) };
   for (const [name, kind] of Object.entries(placements)) {
-    if (!(PLACEMENT_KINDS as readonly string[]).includes(kind)) invalid(`placements.${name}`, kind, `must be one of ${PLACEMENT_KINDS.join(', ')}`);
+    if (!(PLACEMENT_KINDS as readonly string[]).includes(kind))
+      invalid(`placements.${name}`, kind, `must be one of ${PLACEMENT_KINDS.join(', ')}`);
   }
   const defaultPlacement = partial.defaultPlacement ?? 'home';
-  if (placements[defaultPlacement] === undefined) invalid('defaultPlacement', defaultPlacement, 'must name a placement');
+  if (placements[defaultPlacement] === undefined)
+    invalid('defaultPlacement', defaultPlacement, 'must name a placement');
   const boostSegments = partial.boostSegments ?? ['high-intent'];
-  if (!Array.isArray(boostSegments) || boostSegments.some((s) => typeof s !== 'string')) invalid('boostSegments', boostSegments, 'must be a list of segment ids');
+  if (!Array.isArray(boostSegments) || boostSegments.some((s) => typeof s !== 'string'))
+    invalid('boostSegments', boostSegments, 'must be a list of segment ids');
   const maxN = num('maxN', partial.maxN ?? 100, 1, 1000, true);
   const trainer: TrainerSettings = Object.freeze({
     model,
@@ -226,7 +265,13 @@ export function resolveRecommendationOptions(partial: RecommendationOptions = {}
   return Object.freeze({
     trainer,
     retrainIntervalMs: duration('retrainInterval', partial.retrainInterval ?? '10m'),
-    retrainEveryInteractions: num('retrainEveryInteractions', partial.retrainEveryInteractions ?? 10_000, 0, Infinity, true),
+    retrainEveryInteractions: num(
+      'retrainEveryInteractions',
+      partial.retrainEveryInteractions ?? 10_000,
+      0,
+      Infinity,
+      true,
+    ),
     trainerShare: num('trainerShare', partial.trainerShare ?? 0.1, 0.001, 1),
     minInteractions: num('minInteractions', partial.minInteractions ?? 1, 1, Infinity, true),
     sessionItems: num('sessionItems', partial.sessionItems ?? 10, 0, 1000, true),

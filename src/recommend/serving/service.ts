@@ -26,7 +26,14 @@ import type { ResolvedRecommendationOptions } from './options.js';
 import { ServingModel } from './serving-model.js';
 import { InteractionTail } from './tail.js';
 import { TrainerClient, type ReadyReply } from './trainer-client.js';
-import type { ModelRecord, ModelsView, RecommendQuery, RecommendSource, ResolvedQuery, TrainerStatus } from './types.js';
+import type {
+  ModelRecord,
+  ModelsView,
+  RecommendQuery,
+  RecommendSource,
+  ResolvedQuery,
+  TrainerStatus,
+} from './types.js';
 
 export interface RecommendationServiceDeps {
   readonly dataDir: string;
@@ -154,9 +161,16 @@ export class RecommendationService {
     const ready = await this.trainer.start();
     this.adopt(ready);
     const cursor = await this.registry.loadCursor();
-    if (ready.snapshotProblem) this.deps.logger.warn({ problem: ready.snapshotProblem }, 'interaction snapshot unreadable; rebuilding from the log');
+    if (ready.snapshotProblem)
+      this.deps.logger.warn(
+        { problem: ready.snapshotProblem },
+        'interaction snapshot unreadable; rebuilding from the log',
+      );
     else if (cursor && ready.snapshotId !== cursor.snapshotId) {
-      this.deps.logger.warn({ recorded: cursor.snapshotId, found: ready.snapshotId }, 'interaction snapshot differs from the recorded cursor; resuming from the snapshot');
+      this.deps.logger.warn(
+        { recorded: cursor.snapshotId, found: ready.snapshotId },
+        'interaction snapshot differs from the recorded cursor; resuming from the snapshot',
+      );
     }
     const latest = await this.registry.loadLatest((artifact) => this.matchesDictionaries(artifact));
     if (latest) {
@@ -170,7 +184,13 @@ export class RecommendationService {
     this.timer = setInterval(() => this.tick(), this.deps.options.tickIntervalMs);
     this.timer.unref();
     this.deps.logger.info(
-      { version: this.version, interactions: ready.rows, users: this.users.size, items: this.items.size, positions: ready.positions },
+      {
+        version: this.version,
+        interactions: ready.rows,
+        users: this.users.size,
+        items: this.items.size,
+        positions: ready.positions,
+      },
       'recommendations started',
     );
   }
@@ -197,7 +217,8 @@ export class RecommendationService {
     for (const key of report.changedKeys) this.cache.invalidate(key);
     if (this.memberships) {
       for (const { value } of report.outbox) {
-        if (isMembershipChange(value)) this.memberships.apply(value.profileKey, value.segmentId, value.type === 'enter');
+        if (isMembershipChange(value))
+          this.memberships.apply(value.profileKey, value.segmentId, value.type === 'enter');
       }
     }
   }
@@ -223,7 +244,11 @@ export class RecommendationService {
       const cacheProfile = requestKey ?? '';
       if (this.cache.enabled) {
         const hit = this.cache.get(cacheProfile, q.cacheKey, model.version, nowMs);
-        const fresh = hit !== undefined && hit.stateEvents === stateEvents && hit.stateUpdatedMs === stateUpdatedMs && hit.stateKey === stateKey;
+        const fresh =
+          hit !== undefined &&
+          hit.stateEvents === stateEvents &&
+          hit.stateUpdatedMs === stateUpdatedMs &&
+          hit.stateKey === stateKey;
         this.metrics.cache(fresh);
         if (fresh) return this.respond(hit.itemsJson, hit.count, hit.source, q, model, nowMs);
       }
@@ -255,7 +280,14 @@ export class RecommendationService {
     }
   }
 
-  private respond(itemsJson: string, count: number, source: RecommendSource, q: ResolvedQuery, model: ServingModel, nowMs: number): string {
+  private respond(
+    itemsJson: string,
+    count: number,
+    source: RecommendSource,
+    q: ResolvedQuery,
+    model: ServingModel,
+    nowMs: number,
+  ): string {
     const id = this.impressions.record(q.placementName, model.version);
     this.metrics.request(q.placementName, source, count);
     if (nowMs !== this.isoMs) {
@@ -267,7 +299,8 @@ export class RecommendationService {
 
   private release(model: ServingModel): void {
     model.inFlight--;
-    if (model.retired && model.inFlight === 0) this.deps.logger.debug({ version: model.version }, 'retired model released');
+    if (model.retired && model.inFlight === 0)
+      this.deps.logger.debug({ version: model.version }, 'retired model released');
   }
 
   private resolveQuery(query: RecommendQuery): ResolvedQuery {
@@ -275,13 +308,19 @@ export class RecommendationService {
     const placementName = query.placement ?? o.defaultPlacement;
     const placement = Object.hasOwn(o.placements, placementName) ? o.placements[placementName] : undefined;
     if (placement === undefined) {
-      throw RecommendServingErrors.create('RECOMMEND_UNKNOWN_PLACEMENT', `Unknown placement ${JSON.stringify(placementName)}`, {
-        details: { placement: placementName, known: Object.keys(o.placements) },
-      });
+      throw RecommendServingErrors.create(
+        'RECOMMEND_UNKNOWN_PLACEMENT',
+        `Unknown placement ${JSON.stringify(placementName)}`,
+        {
+          details: { placement: placementName, known: Object.keys(o.placements) },
+        },
+      );
     }
     const n = query.n ?? o.defaultN;
     if (!Number.isInteger(n) || n < 1 || n > o.maxN) {
-      throw RecommendServingErrors.create('RECOMMEND_INVALID_REQUEST', `n must be an integer in [1, ${o.maxN}]`, { details: { n, max: o.maxN } });
+      throw RecommendServingErrors.create('RECOMMEND_INVALID_REQUEST', `n must be an integer in [1, ${o.maxN}]`, {
+        details: { n, max: o.maxN },
+      });
     }
     const lookup =
       query.userId !== undefined && query.userId !== ''
@@ -291,18 +330,38 @@ export class RecommendationService {
           : undefined;
     let contextItemIds: string[] = [];
     if (placement !== 'home' && query.itemId !== undefined) {
-      contextItemIds = [...new Set(query.itemId.split(',').map((s) => s.trim()).filter((s) => s !== ''))];
+      contextItemIds = [
+        ...new Set(
+          query.itemId
+            .split(',')
+            .map((s) => s.trim())
+            .filter((s) => s !== ''),
+        ),
+      ];
       if (contextItemIds.length > MAX_CONTEXT_ITEMS) {
-        throw RecommendServingErrors.create('RECOMMEND_INVALID_REQUEST', `At most ${MAX_CONTEXT_ITEMS} items in itemId`, {
-          details: { items: contextItemIds.length, max: MAX_CONTEXT_ITEMS },
-        });
+        throw RecommendServingErrors.create(
+          'RECOMMEND_INVALID_REQUEST',
+          `At most ${MAX_CONTEXT_ITEMS} items in itemId`,
+          {
+            details: { items: contextItemIds.length, max: MAX_CONTEXT_ITEMS },
+          },
+        );
       }
       if (placement === 'product') contextItemIds = contextItemIds.slice(0, 1);
     }
     if (placement === 'product' && contextItemIds.length === 0) {
-      throw RecommendServingErrors.create('RECOMMEND_ITEM_REQUIRED', `Placement ${placementName} needs itemId`, { details: { placement: placementName } });
+      throw RecommendServingErrors.create('RECOMMEND_ITEM_REQUIRED', `Placement ${placementName} needs itemId`, {
+        details: { placement: placementName },
+      });
     }
-    return { placementName, placement, n, lookup, contextItemIds, cacheKey: `${placementName}\u0000${contextItemIds.join(',')}\u0000${n}` };
+    return {
+      placementName,
+      placement,
+      n,
+      lookup,
+      contextItemIds,
+      cacheKey: `${placementName}\u0000${contextItemIds.join(',')}\u0000${n}`,
+    };
   }
 
   private resolveAlias(key: string): string {
@@ -315,7 +374,13 @@ export class RecommendationService {
     return k;
   }
 
-  private scoreInput(q: ResolvedQuery, model: ServingModel, key: string | undefined, profile: ProfileState | undefined, segments: readonly string[]): ScoreInput {
+  private scoreInput(
+    q: ResolvedQuery,
+    model: ServingModel,
+    key: string | undefined,
+    profile: ProfileState | undefined,
+    segments: readonly string[],
+  ): ScoreInput {
     const o = this.deps.options;
     const { items, catalogue } = this;
     const recent = profile?.ri ?? [];
@@ -334,7 +399,10 @@ export class RecommendationService {
       }
     }
     if (o.excludePurchased) for (const [itemId] of profile?.pu ?? []) exclude.push(items.get(itemId));
-    const contextIds = q.placement === 'cart' && key !== undefined ? [...new Set([...q.contextItemIds, ...this.carts.get(key)])] : q.contextItemIds;
+    const contextIds =
+      q.placement === 'cart' && key !== undefined
+        ? [...new Set([...q.contextItemIds, ...this.carts.get(key)])]
+        : q.contextItemIds;
     const contextItems = contextIds.map((id) => items.get(id));
     const viewed = q.placement === 'product' ? (contextItems[0] ?? -1) : (sessionItems[0] ?? -1);
     const boosted = segments.some((s) => o.boostSegments.includes(s));
@@ -350,7 +418,10 @@ export class RecommendationService {
       sessionItems,
       sessionWeights,
       contextItems,
-      contextCategory: q.placement === 'product' && contextItems[0] !== undefined && contextItems[0] >= 0 ? catalogue.categoryOf(contextItems[0]) : -1,
+      contextCategory:
+        q.placement === 'product' && contextItems[0] !== undefined && contextItems[0] >= 0
+          ? catalogue.categoryOf(contextItems[0])
+          : -1,
       exclude,
       excludeHistory: o.excludeSeen,
       segments: segmentIndices,
@@ -397,7 +468,10 @@ export class RecommendationService {
 
   async model(version: number): Promise<ModelRecord> {
     const record = Number.isInteger(version) && version > 0 ? await this.registry.get(version) : undefined;
-    if (!record) throw RecommendServingErrors.create('RECOMMEND_UNKNOWN_VERSION', `No model version ${version}`, { details: { version } });
+    if (!record)
+      throw RecommendServingErrors.create('RECOMMEND_UNKNOWN_VERSION', `No model version ${version}`, {
+        details: { version },
+      });
     return record;
   }
 
@@ -448,13 +522,26 @@ export class RecommendationService {
       };
       await this.registry.put(record);
       if (previous.version > 0) await this.registry.retire(previous.version);
-      await this.registry.saveCursor({ snapshotId: reply.snapshotId, positions: result.positions, savedAt: record.createdAt });
+      await this.registry.saveCursor({
+        snapshotId: reply.snapshotId,
+        positions: result.positions,
+        savedAt: record.createdAt,
+      });
       this.snapshotPositions = [...result.positions];
       this.lastSnapshotAtMs = clock.now();
       await this.registry.retain(version);
       this.lastTrainingTookMs = clock.now() - started;
       this.metrics.training(true, result.trainMs / 1000);
-      this.deps.logger.info({ version, model: result.model, interactions: result.interactions, trainMs: Math.round(result.trainMs), metrics: result.metrics }, 'model trained and swapped in');
+      this.deps.logger.info(
+        {
+          version,
+          model: result.model,
+          interactions: result.interactions,
+          trainMs: Math.round(result.trainMs),
+          metrics: result.metrics,
+        },
+        'model trained and swapped in',
+      );
       return record;
     } catch (error) {
       this.lastFailureAtMs = clock.now();
@@ -463,7 +550,13 @@ export class RecommendationService {
       const message = (error as Error).message;
       this.deps.logger.error({ err: error, version }, 'model training failed; still serving the previous version');
       await this.registry
-        .put({ version, model: options.trainer.model, state: 'failed', createdAt: new Date(started).toISOString(), error: { code, message } })
+        .put({
+          version,
+          model: options.trainer.model,
+          state: 'failed',
+          createdAt: new Date(started).toISOString(),
+          error: { code, message },
+        })
         .catch(() => undefined);
       throw error;
     } finally {
@@ -499,7 +592,14 @@ export class RecommendationService {
     if (this.buffer.empty && this.sentUsers === this.users.size && this.sentItems === this.items.size) return;
     if (!this.trainer.running) return;
     const records = this.buffer.records;
-    const delta = this.buffer.take(this.users, this.sentUsers, this.items, this.sentItems, this.catalogue.takeDelta(), this.tail.positions);
+    const delta = this.buffer.take(
+      this.users,
+      this.sentUsers,
+      this.items,
+      this.sentItems,
+      this.catalogue.takeDelta(),
+      this.tail.positions,
+    );
     this.sentUsers = this.users.size;
     this.sentItems = this.items.size;
     this.knownInteractions += delta.users.length;
@@ -529,14 +629,21 @@ export class RecommendationService {
       (this.version > 0 && rested && o.retrainEveryInteractions > 0 && since >= o.retrainEveryInteractions) ||
       // Young data: retrain when it has grown by half since the model (a first model on a handful of
       // interactions must not serve for a whole retrain interval).
-      (this.version > 0 && rested && since >= Math.max(GROWTH_MIN_INTERACTIONS, GROWTH_FACTOR * this.modelInteractions)) ||
+      (this.version > 0 &&
+        rested &&
+        since >= Math.max(GROWTH_MIN_INTERACTIONS, GROWTH_FACTOR * this.modelInteractions)) ||
       (this.version > 0 && o.retrainIntervalMs > 0 && since > 0 && now - this.lastTrainingAtMs >= o.retrainIntervalMs);
     if (due && this.knownInteractions >= o.minInteractions) {
       this.train().catch(() => undefined);
       return;
     }
     const moved = this.tail.positions.some((position, p) => position !== this.snapshotPositions[p]);
-    if (o.snapshotIntervalMs > 0 && moved && now - this.lastSnapshotAtMs >= o.snapshotIntervalMs && !this.snapshotting) {
+    if (
+      o.snapshotIntervalMs > 0 &&
+      moved &&
+      now - this.lastSnapshotAtMs >= o.snapshotIntervalMs &&
+      !this.snapshotting
+    ) {
       this.lastSnapshotAtMs = now;
       this.snapshotting = this.snapshot()
         .catch((error: unknown) => this.deps.logger.warn({ err: error }, 'interaction snapshot failed'))
@@ -549,7 +656,11 @@ export class RecommendationService {
   private async snapshot(): Promise<void> {
     const written = await this.trainer.snapshot();
     this.snapshotPositions = [...written.positions];
-    await this.registry.saveCursor({ snapshotId: written.snapshotId, positions: written.positions, savedAt: new Date(this.deps.clock.now()).toISOString() });
+    await this.registry.saveCursor({
+      snapshotId: written.snapshotId,
+      positions: written.positions,
+      savedAt: new Date(this.deps.clock.now()).toISOString(),
+    });
   }
 
   /** Takes the trainer's table (restored from its snapshot) as the starting point. */
@@ -573,7 +684,8 @@ export class RecommendationService {
   /** A restored artifact must index the same ids the dictionaries give (they only ever grow). */
   private matchesDictionaries(artifact: ModelArtifact): boolean {
     const check = (ids: readonly string[], dict: Dictionary) =>
-      ids.length <= dict.size && (ids.length === 0 || (dict.ids[ids.length - 1] === ids[ids.length - 1] && dict.ids[0] === ids[0]));
+      ids.length <= dict.size &&
+      (ids.length === 0 || (dict.ids[ids.length - 1] === ids[ids.length - 1] && dict.ids[0] === ids[0]));
     return check(artifact.itemIds, this.items) && check(artifact.userIds, this.users);
   }
 
@@ -587,14 +699,23 @@ export class RecommendationService {
     this.deps.logger.error({ code }, 'trainer thread exited; restarting it from its snapshot');
     this.restarting = (async () => {
       await this.tail.stop();
-      this.buffer.take(this.users, this.users.size, this.items, this.items.size, this.catalogue.takeDelta(), this.tail.positions);
+      this.buffer.take(
+        this.users,
+        this.users.size,
+        this.items,
+        this.items.size,
+        this.catalogue.takeDelta(),
+        this.tail.positions,
+      );
       const ready = await this.trainer.start();
       if (this.stopping) return;
       this.sentUsers = ready.userIds.length;
       this.sentItems = ready.itemIds.length;
       // The restarted trainer knows the catalogue of its snapshot; send everything we know since.
       const catalogue = this.catalogue.fullDelta(this.items.size);
-      this.trainer.send(this.buffer.take(this.users, this.sentUsers, this.items, this.sentItems, catalogue, ready.positions));
+      this.trainer.send(
+        this.buffer.take(this.users, this.sentUsers, this.items, this.sentItems, catalogue, ready.positions),
+      );
       this.sentUsers = this.users.size;
       this.sentItems = this.items.size;
       this.tail.start(ready.positions);

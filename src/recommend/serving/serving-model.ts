@@ -5,8 +5,25 @@ import type { TrainingResult } from './train-job.js';
 import type { HoldoutMetrics } from './types.js';
 
 const ARRAY_NAMES: readonly (keyof ServingArrays)[] = [
-  'nbrPtr', 'nbrItems', 'nbrScores', 'topPtr', 'topItems', 'topScores', 'histPtr', 'histItems', 'compPtr', 'compItems',
-  'compScores', 'catPtr', 'catItems', 'catScores', 'popItems', 'popScores', 'segPtr', 'segItems', 'segScores',
+  'nbrPtr',
+  'nbrItems',
+  'nbrScores',
+  'topPtr',
+  'topItems',
+  'topScores',
+  'histPtr',
+  'histItems',
+  'compPtr',
+  'compItems',
+  'compScores',
+  'catPtr',
+  'catItems',
+  'catScores',
+  'popItems',
+  'popScores',
+  'segPtr',
+  'segItems',
+  'segScores',
 ];
 
 /**
@@ -42,13 +59,25 @@ export class ServingModel {
   static empty(): ServingModel {
     const none = new Int32Array(1);
     const arrays: ServingArrays = {
-      nbrPtr: none, nbrItems: new Int32Array(0), nbrScores: new Float32Array(0),
-      topPtr: none, topItems: new Int32Array(0), topScores: new Float32Array(0),
-      histPtr: none, histItems: new Int32Array(0),
-      compPtr: none, compItems: new Int32Array(0), compScores: new Float32Array(0),
-      catPtr: none, catItems: new Int32Array(0), catScores: new Float32Array(0),
-      popItems: new Int32Array(0), popScores: new Float32Array(0),
-      segPtr: none, segItems: new Int32Array(0), segScores: new Float32Array(0),
+      nbrPtr: none,
+      nbrItems: new Int32Array(0),
+      nbrScores: new Float32Array(0),
+      topPtr: none,
+      topItems: new Int32Array(0),
+      topScores: new Float32Array(0),
+      histPtr: none,
+      histItems: new Int32Array(0),
+      compPtr: none,
+      compItems: new Int32Array(0),
+      compScores: new Float32Array(0),
+      catPtr: none,
+      catItems: new Int32Array(0),
+      catScores: new Float32Array(0),
+      popItems: new Int32Array(0),
+      popScores: new Float32Array(0),
+      segPtr: none,
+      segItems: new Int32Array(0),
+      segScores: new Float32Array(0),
     };
     return new ServingModel('none', 0, 0, 0, 0, arrays, [], null, 0);
   }
@@ -69,14 +98,22 @@ export class ServingModel {
 
   /** A registry artifact written by the trainer (toServingArtifact). */
   static fromArtifact(artifact: ModelArtifact): ServingModel {
-    const meta = artifact.meta as { kind?: string; version?: number; segments?: string[]; categoryCount?: number; metrics?: HoldoutMetrics | null; trainedAtMs?: number };
+    const meta = artifact.meta as {
+      kind?: string;
+      version?: number;
+      segments?: string[];
+      categoryCount?: number;
+      metrics?: HoldoutMetrics | null;
+      trainedAtMs?: number;
+    };
     if (meta.kind !== 'serving' || typeof meta.version !== 'number' || !isModelName(artifact.model)) {
       throw RecommendErrors.create('RECOMMEND_INVALID_ARTIFACT', 'not a serving artifact');
     }
     const arrays: Record<string, unknown> = {};
     for (const name of ARRAY_NAMES) {
       const array = artifact.arrays[name];
-      if (array === undefined) throw RecommendErrors.create('RECOMMEND_INVALID_ARTIFACT', `serving artifact without ${name}`);
+      if (array === undefined)
+        throw RecommendErrors.create('RECOMMEND_INVALID_ARTIFACT', `serving artifact without ${name}`);
       arrays[name] = array;
     }
     return new ServingModel(

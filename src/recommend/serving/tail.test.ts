@@ -33,9 +33,25 @@ const T = Date.UTC(2026, 0, 1);
 describe('InteractionTail', () => {
   it('turns events into rows, catalogue facts, carts and attribution signals', () => {
     const { deps, tail: t } = tail();
-    t.consumeEvent(makeEvent({ anonymousId: 'a1', eventTimeMs: T, event: 'Product Viewed', properties: { product_id: 'p1', category: 'shoes' } }));
-    t.consumeEvent(makeEvent({ anonymousId: 'a1', eventTimeMs: T + 1000, event: 'Product Added', properties: { product_id: 'p2' } }));
-    t.consumeEvent(makeEvent({ anonymousId: 'a1', eventTimeMs: T + 2000, event: 'Product Clicked', properties: { product_id: 'p3', recommendation_id: 'rec_x' } }));
+    t.consumeEvent(
+      makeEvent({
+        anonymousId: 'a1',
+        eventTimeMs: T,
+        event: 'Product Viewed',
+        properties: { product_id: 'p1', category: 'shoes' },
+      }),
+    );
+    t.consumeEvent(
+      makeEvent({ anonymousId: 'a1', eventTimeMs: T + 1000, event: 'Product Added', properties: { product_id: 'p2' } }),
+    );
+    t.consumeEvent(
+      makeEvent({
+        anonymousId: 'a1',
+        eventTimeMs: T + 2000,
+        event: 'Product Clicked',
+        properties: { product_id: 'p3', recommendation_id: 'rec_x' },
+      }),
+    );
     t.consumeEvent(makeEvent({ anonymousId: 'a1', eventTimeMs: T + 3000, type: 'page', name: 'Home' }));
     expect(deps.buffer.length).toBe(3);
     expect(deps.users.ids).toEqual(['a:a1']);
@@ -51,9 +67,18 @@ describe('InteractionTail', () => {
 
   it("makes a linked anonymous profile's interactions and cart count for the user", () => {
     const { deps, tail: t } = tail();
-    t.consumeEvent(makeEvent({ anonymousId: 'anon', eventTimeMs: T, event: 'Product Added', properties: { product_id: 'p1' } }));
     t.consumeEvent(
-      makeEvent({ userId: 'bob', anonymousId: 'anon', eventTimeMs: T + 1, type: 'identify', traits: {}, links: [{ fromKey: 'a:anon' }] }),
+      makeEvent({ anonymousId: 'anon', eventTimeMs: T, event: 'Product Added', properties: { product_id: 'p1' } }),
+    );
+    t.consumeEvent(
+      makeEvent({
+        userId: 'bob',
+        anonymousId: 'anon',
+        eventTimeMs: T + 1,
+        type: 'identify',
+        traits: {},
+        links: [{ fromKey: 'a:anon' }],
+      }),
     );
     expect(deps.aliases.get('a:anon')).toBe('u:bob');
     expect(deps.carts.get('u:bob')).toEqual(['p1']);
@@ -64,10 +89,22 @@ describe('InteractionTail', () => {
 
   it('empties the cart on an order and removes a removed product', () => {
     const { deps, tail: t } = tail();
-    for (const id of ['p1', 'p2', 'p3']) t.consumeEvent(makeEvent({ userId: 'u', eventTimeMs: T, event: 'Product Added', properties: { product_id: id } }));
-    t.consumeEvent(makeEvent({ userId: 'u', eventTimeMs: T, event: 'Product Removed', properties: { product_id: 'p2' } }));
+    for (const id of ['p1', 'p2', 'p3'])
+      t.consumeEvent(
+        makeEvent({ userId: 'u', eventTimeMs: T, event: 'Product Added', properties: { product_id: id } }),
+      );
+    t.consumeEvent(
+      makeEvent({ userId: 'u', eventTimeMs: T, event: 'Product Removed', properties: { product_id: 'p2' } }),
+    );
     expect(deps.carts.get('u:u')).toEqual(['p1', 'p3']);
-    t.consumeEvent(makeEvent({ userId: 'u', eventTimeMs: T, event: 'Order Completed', properties: { products: [{ product_id: 'p1' }] } }));
+    t.consumeEvent(
+      makeEvent({
+        userId: 'u',
+        eventTimeMs: T,
+        event: 'Order Completed',
+        properties: { products: [{ product_id: 'p1' }] },
+      }),
+    );
     expect(deps.carts.get('u:u')).toEqual([]);
   });
 

@@ -1,7 +1,15 @@
 import { buildInteractionMatrix } from '../interactions.js';
 import { createTrainer } from '../registry.js';
 import type { ModelArtifact, ModelName } from '../types.js';
-import { buildServingArrays, decayedPopularity, itemNeighbours, popularItems, userCandidates, type SegmentMembers, type ServingArrays } from './build-serving.js';
+import {
+  buildServingArrays,
+  decayedPopularity,
+  itemNeighbours,
+  popularItems,
+  userCandidates,
+  type SegmentMembers,
+  type ServingArrays,
+} from './build-serving.js';
 import { scoreHoldout, timeHoldout } from './holdout.js';
 import type { InteractionTable } from './interaction-table.js';
 import type { TrainerSettings } from './options.js';
@@ -49,7 +57,10 @@ export function runTraining(
       const model = trainer.fit(split.train);
       const nbr = itemNeighbours(model, split.train, settings.neighbors);
       const top = userCandidates(model, split.train, nbr, Math.max(settings.userCandidates, HOLDOUT_K));
-      const popular = popularItems(decayedPopularity(split.train, settings.popularityHalfLifeMs / 1000), HOLDOUT_K + 200);
+      const popular = popularItems(
+        decayedPopularity(split.train, settings.popularityHalfLifeMs / 1000),
+        HOLDOUT_K + 200,
+      );
       metrics = scoreHoldout(split, top, popular, HOLDOUT_K);
     }
   }
@@ -84,7 +95,11 @@ export function runTraining(
 }
 
 /** The registry artifact of a training (ModelArtifact: encodeArtifact/decodeArtifact round-trip it). */
-export function toServingArtifact(result: TrainingResult, itemIds: readonly string[], userIds: readonly string[]): ModelArtifact {
+export function toServingArtifact(
+  result: TrainingResult,
+  itemIds: readonly string[],
+  userIds: readonly string[],
+): ModelArtifact {
   return {
     model: result.model,
     options: result.options,

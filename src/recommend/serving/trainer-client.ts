@@ -67,7 +67,10 @@ export class TrainerClient {
       });
       worker.on('exit', (code) => {
         if (this.worker === worker) this.worker = undefined;
-        const failure = RecommendServingErrors.create('RECOMMEND_TRAINER_UNAVAILABLE', `The trainer thread exited (code ${code})`);
+        const failure = RecommendServingErrors.create(
+          'RECOMMEND_TRAINER_UNAVAILABLE',
+          `The trainer thread exited (code ${code})`,
+        );
         for (const p of this.pending.splice(0)) p.reject(failure);
         if (!ready) reject(failure);
         if (!this.stopping) this.onExit(code);
@@ -89,7 +92,9 @@ export class TrainerClient {
     const reply = await this.call('train', { type: 'train', version, segments, nowMs }, transfer);
     if (reply.type === 'trained') return reply;
     if (reply.type === 'train-failed') {
-      throw RecommendServingErrors.create('RECOMMEND_TRAINING_FAILED', reply.message, { details: { version, cause: reply.code } });
+      throw RecommendServingErrors.create('RECOMMEND_TRAINING_FAILED', reply.message, {
+        details: { version, cause: reply.code },
+      });
     }
     throw RecommendServingErrors.create('RECOMMEND_TRAINING_FAILED', `unexpected reply ${reply.type}`);
   }
@@ -97,7 +102,10 @@ export class TrainerClient {
   async snapshot(): Promise<SnapshotReply> {
     const reply = await this.call('snapshot', { type: 'snapshot' });
     if (reply.type === 'snapshot-written') return reply;
-    throw RecommendServingErrors.create('RECOMMEND_TRAINING_FAILED', reply.type === 'snapshot-failed' ? reply.message : `unexpected reply ${reply.type}`);
+    throw RecommendServingErrors.create(
+      'RECOMMEND_TRAINING_FAILED',
+      reply.type === 'snapshot-failed' ? reply.message : `unexpected reply ${reply.type}`,
+    );
   }
 
   async stop(timeoutMs = 10_000): Promise<void> {

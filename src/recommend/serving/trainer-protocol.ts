@@ -15,7 +15,12 @@ export interface TrainerWorkerData {
 
 export type TrainerRequest =
   | { readonly type: 'delta'; readonly delta: InteractionDelta }
-  | { readonly type: 'train'; readonly version: number; readonly segments: readonly SegmentMembers[]; readonly nowMs: number }
+  | {
+      readonly type: 'train';
+      readonly version: number;
+      readonly segments: readonly SegmentMembers[];
+      readonly nowMs: number;
+    }
   | { readonly type: 'snapshot' }
   | { readonly type: 'stop' };
 

@@ -10,7 +10,13 @@ import { isKairosError } from '../../core/index.js';
 import { encodeArtifact } from '../artifact.js';
 import { InteractionTable } from './interaction-table.js';
 import { runTraining, resultTransfer, toServingArtifact } from './train-job.js';
-import { artifactFileName, SNAPSHOT_FILE, type TrainerReply, type TrainerRequest, type TrainerWorkerData } from './trainer-protocol.js';
+import {
+  artifactFileName,
+  SNAPSHOT_FILE,
+  type TrainerReply,
+  type TrainerRequest,
+  type TrainerWorkerData,
+} from './trainer-protocol.js';
 
 const data = workerData as TrainerWorkerData;
 const port = parentPort!;

@@ -53,7 +53,11 @@ export function profileRoutes(deps: ProfileRoutesDeps): RouteModule {
 
     const load = async (params: ProfileParams, query: ProfileQuery): Promise<ProfileView> => {
       const view = await deps.profiles.get(lookupOf(params, query));
-      if (!view) throw ProfilesErrors.create('PROFILES_NOT_FOUND', `No profile for ${query.anonymousId !== undefined ? `anonymousId ${query.anonymousId}` : `userId ${params.id}`}`);
+      if (!view)
+        throw ProfilesErrors.create(
+          'PROFILES_NOT_FOUND',
+          `No profile for ${query.anonymousId !== undefined ? `anonymousId ${query.anonymousId}` : `userId ${params.id}`}`,
+        );
       return view;
     };
 
@@ -73,7 +77,10 @@ export function profileRoutes(deps: ProfileRoutesDeps): RouteModule {
 
     app.get<{ Params: ProfileParams; Querystring: ProfileQuery }>(
       '/v1/profiles/:id/segments',
-      { preHandler: requireSecret(keys), schema: { tags: ['profiles'], security: [{ secretKey: [] }], querystring: querySchema } },
+      {
+        preHandler: requireSecret(keys),
+        schema: { tags: ['profiles'], security: [{ secretKey: [] }], querystring: querySchema },
+      },
       async (request) => {
         const view = await load(request.params, request.query);
         return { profileId: view.profileId, segments: view.segments };
@@ -110,5 +117,7 @@ export function profileRoutes(deps: ProfileRoutesDeps): RouteModule {
 }
 
 function corsHeaders(origin: string | undefined): Record<string, string> {
-  return origin ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' } : {};
+  return origin
+    ? { 'access-control-allow-origin': origin, 'access-control-allow-credentials': 'true', vary: 'Origin' }
+    : {};
 }

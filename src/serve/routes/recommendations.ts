@@ -30,7 +30,11 @@ const querySchema = {
     userId: { type: 'string', maxLength: 512 },
     anonymousId: { type: 'string', maxLength: 512 },
     placement: { type: 'string', maxLength: 128 },
-    itemId: { type: 'string', maxLength: 8192, description: 'The item being viewed (product placement), or cart items, comma-separated (cart placement)' },
+    itemId: {
+      type: 'string',
+      maxLength: 8192,
+      description: 'The item being viewed (product placement), or cart items, comma-separated (cart placement)',
+    },
     n: { type: 'integer' },
     writeKey: { type: 'string' },
   },
@@ -40,7 +44,10 @@ const responseSchema = {
   200: {
     type: 'object',
     properties: {
-      items: { type: 'array', items: { type: 'object', properties: { itemId: { type: 'string' }, score: { type: 'number' } } } },
+      items: {
+        type: 'array',
+        items: { type: 'object', properties: { itemId: { type: 'string' }, score: { type: 'number' } } },
+      },
       recommendationId: { type: 'string' },
       model: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'integer' } } },
       generatedAt: { type: 'string' },

@@ -7,5 +7,10 @@ runStateStoreConformance({
     const store = new MemoryStateStore();
     return Promise.resolve({ store, another: () => Promise.resolve(store.another()) });
   },
-  skip: [{ reason: 'not durable by design: state lives in process memory', tests: ['a kill -9 during commits leaves the last committed state, never a mix'] }],
+  skip: [
+    {
+      reason: 'not durable by design: state lives in process memory',
+      tests: ['a kill -9 during commits leaves the last committed state, never a mix'],
+    },
+  ],
 });
