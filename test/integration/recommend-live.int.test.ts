@@ -334,7 +334,13 @@ describe('live recommendations in the engine', () => {
     // The trainer resumed from its cursors: it did not re-read the log.
     const resumed = await h.get<{ trainer: { positions: number[]; training: boolean } }>('/v1/models');
     expect(resumed.body.trainer.positions).toEqual(positions);
+    // Segment members are seeded from the member index at start: the vip users did not change since
+    // the restart, yet a new member still starts on what the segment likes.
+    await h.send([identify({ userId: 'vip-after-restart' }, { segment: 'vip' }, Date.now())]);
+    await h.waitForProfile({ userId: 'vip-after-restart' }, (p) => p.traits.segment === 'vip');
     const third = await h.train();
     expect(third.version).toBe(3);
+    const vip = await recommend({ userId: 'vip-after-restart', n: 6 });
+    expect(new Set(ids(vip.body))).toEqual(new Set(B));
   });
 });

@@ -5,7 +5,7 @@ import type { Registry } from 'prom-client';
 import { anonymousKey, userKey, type Clock, type KairosEvent, type Logger } from '../../core/index.js';
 import type { EventLog } from '../../log/index.js';
 import { PROFILE_OPERATOR, type ProfileReader, type ProfileState } from '../../profiles/index.js';
-import { isMembershipChange, segmentsOf } from '../../segments/index.js';
+import { createSegmentService, isMembershipChange, memberIndexPrefix, segmentsOf } from '../../segments/index.js';
 import type { MetadataStore, StateStore } from '../../store/index.js';
 import type { CommitReport } from '../../stream/index.js';
 import type { ModelArtifact } from '../types.js';
@@ -178,6 +178,7 @@ export class RecommendationService {
       this.install(model, latest.record.interactions);
       this.lastTrainingAtMs = model.trainedAtMs;
     }
+    await this.seedMemberships();
     this.lastSnapshotAtMs = this.deps.clock.now();
     this.snapshotPositions = [...ready.positions];
     this.tail.start(ready.positions);
@@ -193,6 +194,27 @@ export class RecommendationService {
       },
       'recommendations started',
     );
+  }
+
+  /**
+   * The members of every active segment version as the stream's member index holds them: the tracker
+   * starts from them, then follows the enter/exit records of the commits (the embedded engine starts
+   * extensions before the stream, so no change slips between the two).
+   */
+  private async seedMemberships(): Promise<void> {
+    const tracker = this.memberships;
+    if (!tracker) return;
+    const active = await createSegmentService({ metadata: this.deps.metadata }).activeVersions();
+    for (const [segmentId, version] of active) {
+      const prefix = memberIndexPrefix(segmentId, version);
+      let after: string | undefined;
+      for (;;) {
+        const page = await this.deps.state.scan(prefix, after === undefined ? { limit: 5000 } : { after, limit: 5000 });
+        for (const { key } of page) tracker.apply(key.slice(prefix.length), segmentId, true);
+        if (page.length < 5000) break;
+        after = page.at(-1)!.key;
+      }
+    }
   }
 
   async stop(): Promise<void> {
