@@ -1,6 +1,6 @@
 export { createProfileOperator, PROFILE_OPERATOR } from './operator.js';
 export { applyEvent, emptyProfile, eventName, itemIdOf, itemIdsOf, mergeProfiles, sessionCount } from './features.js';
-export { ProfileReader, toView } from './read.js';
+export { ProfileReader, lookupKey, toView } from './read.js';
 export type { ProfileLookup, ProfileReaderDeps } from './read.js';
 export { ProfilesErrors } from './errors.js';
 export type { ProfilesErrorCode } from './errors.js';

@@ -10,6 +10,13 @@ export interface ProfileLookup {
   readonly anonymousId?: string;
 }
 
+/** The profile key a lookup names, before the identity map: `u:<userId>`, else `a:<anonymousId>`. */
+export function lookupKey(lookup: ProfileLookup): string | undefined {
+  if (lookup.userId !== undefined) return userKey(lookup.userId);
+  if (lookup.anonymousId !== undefined) return anonymousKey(lookup.anonymousId);
+  return undefined;
+}
+
 export interface ProfileReaderDeps {
   readonly store: StateStore;
   /** The collector's identity map: the canonical profile key for a key (follows links). */
@@ -28,12 +35,7 @@ export class ProfileReader {
 
   /** The canonical key for a lookup. */
   keyFor(lookup: ProfileLookup): string | undefined {
-    const raw =
-      lookup.userId !== undefined
-        ? userKey(lookup.userId)
-        : lookup.anonymousId !== undefined
-          ? anonymousKey(lookup.anonymousId)
-          : undefined;
+    const raw = lookupKey(lookup);
     if (raw === undefined) return undefined;
     return this.deps.resolveKey ? this.deps.resolveKey(raw) : raw;
   }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SegmentDefinition } from '../../src/segments/index.js';
+import { metricValue as metric } from '../helpers/metrics.js';
 import {
   identify,
   startRecommendEngine,
@@ -228,7 +229,6 @@ describe('live recommendations in the engine', () => {
       ),
       track({ userId: 'ub3' }, 'Product Clicked', { product_id: item, recommendation_id: 'rec_unknown' }, Date.now()),
     ]);
-    const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
     let text = '';
     for (const deadline = Date.now() + 15_000; Date.now() < deadline;) {
       text = (await h.get('/metrics', 'none')).text;

@@ -8,10 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEngine, type RunningEngine } from '../../src/engine/index.js';
+import { metricValue as metric } from '../helpers/metrics.js';
 
 const WRITE = 'wk_stream_metrics';
-
-const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 'NaN');
 
 describe('stream metrics', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'kairos-stream-metrics-'));

@@ -1,6 +1,6 @@
-import { anonymousKey, parseProfileKey, userKey, type Clock } from '../../core/index.js';
+import { parseProfileKey, type Clock } from '../../core/index.js';
 import { IDENTITY_COLLECTION } from '../../collect/index.js';
-import { ProfileReader, type ProfileLookup, type ProfileReaderDeps } from '../../profiles/index.js';
+import { ProfileReader, lookupKey, type ProfileLookup, type ProfileReaderDeps } from '../../profiles/index.js';
 import type { KeyState } from '../../stream/index.js';
 import type { MetadataStore } from '../../store/index.js';
 
@@ -60,12 +60,7 @@ export class DistributedProfileReader extends ProfileReader {
   }
 
   override async state(lookup: ProfileLookup): Promise<{ key: string; state: KeyState } | undefined> {
-    const raw =
-      lookup.userId !== undefined
-        ? userKey(lookup.userId)
-        : lookup.anonymousId !== undefined
-          ? anonymousKey(lookup.anonymousId)
-          : undefined;
+    const raw = lookupKey(lookup);
     if (raw === undefined) return undefined;
     const root = await this.identity.resolve(raw);
     const { kind, id } = parseProfileKey(root);
