@@ -7,11 +7,14 @@
  *
  * Run: npx tsx bench/segments-eval.ts [--events 100000] [--users 10000]. Writes bench/results/segments-eval.json.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ManualClock, encodePayload, type KairosEvent } from '../src/core/index.js';
 import { MemoryEventLog } from '../src/log/index.js';
 import { createProfileOperator } from '../src/profiles/index.js';
 import { createSegmentsOperator } from '../src/segments/index.js';
-import { MemoryStateStore } from '../src/store/index.js';
+import { LmdbStateStore, MemoryStateStore, type StateStore } from '../src/store/index.js';
 import {
   PartitionTask,
   resolveStreamOptions,
@@ -29,7 +32,9 @@ const arg = (name: string, fallback: number) => {
 };
 const EVENTS = arg('events', 100_000);
 const USERS = arg('users', 10_000);
-const RUNS = 3;
+const RUNS = arg('runs', 3);
+/** `--store lmdb`: the engine's store (msgpack encoding + lmdb puts at each commit) instead of the memory store. */
+const STORE = process.argv.includes('--store') ? process.argv[process.argv.indexOf('--store') + 1]! : 'memory';
 const T0 = Date.UTC(2026, 10, 1);
 
 const NAMES = [
@@ -91,10 +96,11 @@ for (let i = 0; i < EVENTS; i += 5_000) {
   await log.append(batch);
 }
 
-async function measure(
-  pipeline: Pipeline,
-): Promise<{ eventsPerSecond: number; store: MemoryStateStore; changes: number }> {
-  const store = new MemoryStateStore();
+async function measure(pipeline: Pipeline): Promise<{ eventsPerSecond: number; store: StateStore; changes: number }> {
+  const store: StateStore =
+    STORE === 'lmdb'
+      ? new LmdbStateStore({ dir: mkdtempSync(join(tmpdir(), 'kairos-seg-bench-')) })
+      : new MemoryStateStore();
   const clock = new ManualClock(T0 + EVENTS * 20);
   const options = resolveStreamOptions({ clock, pollMs: 1, maxBatchRecords: 2000 });
   const task = new PartitionTask({ partition: 0, log, store, pipeline, options, owner: 'bench' });

@@ -24,7 +24,7 @@ import { resolveKeys } from './keys.js';
 import { resolveEngineOptions, type EngineOptions } from './options.js';
 import type { EngineContext } from './extension.js';
 import { liveRecordOf } from './distributed/outbox-feed.js';
-import { OutboxRelay } from './outbox-relay.js';
+import { OutboxRelay, forgetOutboxCursors } from './outbox-relay.js';
 import { createPipeline, type PipelineConfig } from './pipeline.js';
 import { startSegments, type SegmentsWiring } from './segments.js';
 import { StreamPool } from './stream-pool.js';
@@ -83,8 +83,20 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
     });
     closers.push(() => log.close());
     const stateDir = join(dataDir, 'state');
-    const state = new LmdbStateStore({ dir: stateDir });
+    const state = new LmdbStateStore({
+      dir: stateDir,
+      ...(options.stateFlushIntervalMs !== undefined ? { flushIntervalMs: options.stateFlushIntervalMs } : {}),
+      onFlushError: (error) => logger.error({ err: error }, 'flushing the stream state to disk failed'),
+    });
     closers.push(() => state.close());
+    if (state.movedAsideTo !== undefined) {
+      logger.warn(
+        { movedTo: state.movedAsideTo },
+        'the machine went down while stream state was not yet on disk: that state was moved aside; ' +
+          'every profile is rebuilt from the event log',
+      );
+      await forgetOutboxCursors(metadata);
+    }
 
     const collector: Collector = createCollector({
       log,
@@ -216,6 +228,7 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
         logDir,
         shared: log.shared,
         stateDir,
+        stateFlushIntervalMs: state.flushIntervalMs,
         stream: streamOptions,
         pipeline,
         logLevel: options.logLevel,

@@ -1,6 +1,7 @@
 import { encodePayload, type Logger } from '../core/index.js';
 import type { EventLog } from '../log/index.js';
 import type { MetadataStore, StateStore } from '../store/index.js';
+import { WEBHOOK_CURSORS_COLLECTION } from '../segments/index.js';
 import { isForwardRecord } from '../stream/index.js';
 
 export const OUTBOX_CURSORS = 'outbox-cursors';
@@ -69,6 +70,22 @@ export class OutboxRelay {
         await this.options.metadata.put(OUTBOX_CURSORS, `relay/${p}`, last);
         if (records.length < 500) break;
       }
+    }
+  }
+}
+
+/**
+ * Forgets every cursor into the state store's outbox (the relay's and the webhook lanes'), for a state
+ * store that starts over (moved aside after a crash of the machine): its outbox sequence numbers start
+ * again from 1, and the rebuilt stream writes its records again. Webhooks are then delivered again from
+ * the beginning, with the same idempotency keys.
+ */
+export async function forgetOutboxCursors(metadata: MetadataStore): Promise<void> {
+  for (const collection of [OUTBOX_CURSORS, WEBHOOK_CURSORS_COLLECTION]) {
+    for (;;) {
+      const page = await metadata.list(collection, { limit: 500 });
+      if (page.items.length === 0) break;
+      await Promise.all(page.items.map((item) => metadata.delete(collection, item.id)));
     }
   }
 }

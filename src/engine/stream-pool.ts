@@ -9,6 +9,7 @@ export interface WorkerData {
   readonly logDir: string;
   readonly shared: SharedArrayBuffer;
   readonly stateDir: string;
+  readonly stateFlushIntervalMs: number;
   readonly partitions: readonly number[];
   readonly stream: ReturnType<typeof serializableStreamOptions>;
   readonly pipeline: PipelineConfig;
@@ -27,6 +28,8 @@ export interface StreamPoolOptions {
   readonly logDir: string;
   readonly shared: SharedArrayBuffer;
   readonly stateDir: string;
+  /** The main thread's store setting (lmdb's flags must match within a process). */
+  readonly stateFlushIntervalMs: number;
   readonly stream: ResolvedStreamOptions;
   readonly pipeline: PipelineConfig;
   readonly logLevel: string;
@@ -101,6 +104,7 @@ export class StreamPool {
       logDir: this.options.logDir,
       shared: this.options.shared,
       stateDir: this.options.stateDir,
+      stateFlushIntervalMs: this.options.stateFlushIntervalMs,
       partitions,
       stream: serializableStreamOptions(this.options.stream),
       pipeline: this.pipeline,

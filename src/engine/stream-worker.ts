@@ -12,7 +12,8 @@ import type { WorkerData, WorkerMessage, WorkerRequest } from './stream-pool.js'
 const data = workerData as WorkerData;
 const logger = createLogger({ level: data.logLevel, name: `kairos-stream-${threadId}` });
 const log = await createEmbeddedEventLog({ dir: data.logDir, mode: 'reader', shared: data.shared, logger });
-const store = new LmdbStateStore({ dir: data.stateDir });
+// The main thread guards the directory and flushes it; this thread only commits.
+const store = new LmdbStateStore({ dir: data.stateDir, flushIntervalMs: data.stateFlushIntervalMs, primary: false });
 const options = resolveStreamOptions({
   outOfOrderness: data.stream.outOfOrdernessMs,
   idleTimeout: data.stream.idleTimeoutMs,

@@ -22,6 +22,7 @@ export function engineOptionsFromEnv(env: NodeJS.ProcessEnv = process.env) {
     ...(int('KAIROS_PARTITIONS') !== undefined ? { partitions: int('KAIROS_PARTITIONS')! } : {}),
     ...(int('KAIROS_STREAM_WORKERS') !== undefined ? { streamWorkers: int('KAIROS_STREAM_WORKERS')! } : {}),
     ...(env.KAIROS_LOG_LEVEL ? { logLevel: env.KAIROS_LOG_LEVEL } : {}),
+    ...(int('KAIROS_STATE_FLUSH_MS') !== undefined ? { stateFlushIntervalMs: int('KAIROS_STATE_FLUSH_MS')! } : {}),
     recommend: env.KAIROS_RECOMMEND !== 'off',
   };
 }

@@ -11,13 +11,36 @@ import type {
   StateCommit,
   StateStore,
 } from '../state-port.js';
+import { clearUnflushed, currentBootId, guardUnflushed, markUnflushed } from './unflushed-marker.js';
 
 export interface LmdbStateStoreOptions {
   /** Directory of the lmdb environment (created when missing). */
   readonly dir: string;
   /** Map size upper bound in bytes (lmdb grows the file up to it). @default 64 GiB */
   readonly mapSizeBytes?: number;
+  /**
+   * How long a commit may stay in the OS page cache before it is flushed to disk (ms). Either way a
+   * resolved commit is visible and survives a crash of the process (`kill -9`): the page cache outlives
+   * it. What a crash of the machine could take is bounded by this interval — and after one the store is
+   * not trusted but rebuilt from the event log, which flushes every append before it is acknowledged
+   * (`unflushed-marker.ts`, docs/stream.md). 0 flushes every commit before it resolves (about 10 % more
+   * CPU per event in the engine, measured in docs/stream.md).
+   * @default 1000 (0 where the kernel gives no boot id to recognise a crash of the machine by)
+   */
+  readonly flushIntervalMs?: number;
+  /**
+   * The opener that guards the directory and runs the flush timer: one per process (the engine's main
+   * thread). Other openers in the same process (worker threads) pass false and the same
+   * `flushIntervalMs` (lmdb's flags are per environment).
+   * @default true
+   */
+  readonly primary?: boolean;
+  /** Told when a flush fails (the engine logs it). */
+  readonly onFlushError?: (error: Error) => void;
 }
+
+/** The files of the lmdb environment (moved aside together when the store cannot be trusted). */
+const ENV_FILES = ['state.mdb', 'state.mdb-lock'];
 
 interface Fence {
   token: number;
@@ -44,14 +67,46 @@ export class LmdbStateStore implements StateStore {
   private readonly control: Database<unknown, string>;
   private readonly outbox: Database<unknown, OutboxKey>;
   private closed = false;
+  private readonly dir: string;
+  private readonly primary: boolean;
+  readonly flushIntervalMs: number;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  /**
+   * The last flush failed. Commits go on (the event log, flushed on every append, stays the source of
+   * truth); the marker stays until a flush succeeds, so a crash of the machine meanwhile rebuilds.
+   */
+  private flushError: Error | undefined;
+  private readonly onFlushError: ((error: Error) => void) | undefined;
+  /**
+   * Set when this open found the store left unflushed by a crash of the machine and moved it here: the
+   * store started empty, and everything derived from it (outbox cursors) must start over.
+   */
+  readonly movedAsideTo: string | undefined;
 
   constructor(options: LmdbStateStoreOptions) {
     mkdirSync(options.dir, { recursive: true });
+    this.dir = options.dir;
+    this.primary = options.primary ?? true;
+    this.onFlushError = options.onFlushError;
+    const bootId = currentBootId();
+    this.flushIntervalMs = options.flushIntervalMs ?? (bootId === undefined ? 0 : 1000);
+    let found = false;
+    if (this.primary) {
+      const guard = guardUnflushed(options.dir, ENV_FILES, bootId, Date.now());
+      this.movedAsideTo = guard.movedTo;
+      found = guard.found && guard.movedTo === undefined;
+      if (this.flushIntervalMs > 0 && bootId !== undefined) markUnflushed(options.dir, bootId, Date.now());
+    }
     this.root = open({
       path: join(options.dir, 'state.mdb'),
       maxDbs: 8,
       mapSize: options.mapSizeBytes ?? 64 * 1024 ** 3,
       compression: false,
+      // Deferred flush: lmdb writes each commit to the page cache only; the timer below flushes. (Not
+      // `useWritemap`, though cheaper still: a full disk would then kill the process with SIGBUS
+      // instead of failing a commit.)
+      ...(this.flushIntervalMs > 0 ? { noSync: true } : {}),
     });
     // Plain msgpack maps, not msgpackr records: profile state is full of maps keyed by data (event
     // names, categories, item ids), and without shared structures every value would carry its record
@@ -62,6 +117,42 @@ export class LmdbStateStore implements StateStore {
     this.state = this.root.openDB<unknown, string>(plainMaps('state'));
     this.control = this.root.openDB<unknown, string>(plainMaps('control'));
     this.outbox = this.root.openDB<unknown, OutboxKey>(plainMaps('outbox'));
+    if (this.primary && this.flushIntervalMs > 0) {
+      this.flushTimer = setInterval(() => void this.flush(), this.flushIntervalMs);
+      this.flushTimer.unref();
+    } else if (found) {
+      // A marker of this boot, and commits are flushed from now on: flush what the last run left in
+      // the page cache, then the marker can go.
+      this.flushing = this.sync().then(
+        () => clearUnflushed(this.dir),
+        (error: unknown) => this.flushFailed(error),
+      );
+    }
+  }
+
+  private flushFailed(error: unknown): void {
+    this.flushError = error as Error;
+    this.onFlushError?.(error as Error);
+  }
+
+  /** Flushes every commit made so far to disk (the timer's work; also the last step of `close`). */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing;
+    const flushing = this.sync().then(
+      () => {
+        this.flushError = undefined;
+      },
+      (error: unknown) => this.flushFailed(error),
+    );
+    this.flushing = flushing.finally(() => {
+      this.flushing = undefined;
+    });
+    return this.flushing;
+  }
+
+  private sync(): Promise<void> {
+    const root = this.root as unknown as { sync(callback: (error?: Error | null) => void): void };
+    return new Promise((resolve, reject) => root.sync((error) => (error ? reject(error) : resolve())));
   }
 
   async acquire(partition: number, owner: string): Promise<PartitionState> {
@@ -121,7 +212,13 @@ export class LmdbStateStore implements StateStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    const deferred = this.primary && this.flushIntervalMs > 0;
+    if (deferred) await this.flush();
+    else if (this.flushing) await this.flushing;
     await this.root.close();
+    // Everything is on disk: a later open after a crash of the machine can trust the store.
+    if (deferred && this.flushError === undefined) clearUnflushed(this.dir);
   }
 
   /** @internal */
