@@ -26,6 +26,7 @@ export const EVENT_LOG_CONFORMANCE_TESTS = {
   sizes: 'keeps large and empty values and unicode keys byte-for-byte',
   offsets: 'offsets() reports start and end; unknown partitions reject with LOG_INVALID_PARTITION',
   closed: 'append after close rejects with LOG_CLOSED',
+  readerClosed: 'read on a closed reader rejects with LOG_CLOSED (a loop reading it cannot spin on instant answers)',
   reopen: 'everything survives close and reopen, and appends continue at the right offsets',
   retention: 'retention only moves start forward, and readers resume from the new start',
   crash: 'kill -9 at random points loses no acknowledged record and leaves no partial one',
@@ -570,6 +571,20 @@ export function runEventLogConformance(options: EventLogConformanceOptions): voi
       await log.append([{ key: 'a', value: text('a'), timestampMs: 0 }]);
       await log.close();
       await expectCode(() => log.append([{ key: 'a', value: text('b'), timestampMs: 1 }]), 'LOG_CLOSED');
+    });
+
+    test(T.readerClosed, async () => {
+      const log = await create(context());
+      const p = partitionFor('a', log.partitionCount);
+      await log.append([{ key: 'a', value: text('a'), timestampMs: 0 }]);
+      const reader = await log.openReader(p, 0);
+      expect((await reader.read({ maxRecords: 10, waitMs: 1_000 })).length).toBe(1);
+      await reader.close();
+      await expectCode(() => reader.read({ maxRecords: 10, waitMs: 0 }), 'LOG_CLOSED');
+      // Also when the log closes under an open reader.
+      const other = await log.openReader(p, 0);
+      await log.close();
+      await expectCode(() => other.read({ maxRecords: 10, waitMs: 0 }), 'LOG_CLOSED');
     });
 
     test(T.reopen, async () => {

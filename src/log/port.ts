@@ -53,7 +53,10 @@ export interface LogReader {
   readonly partition: number;
   /** The next offset `read` will return. */
   readonly position: number;
-  /** Up to `maxRecords` records in offset order; `[]` when none arrived within `waitMs`. */
+  /**
+   * Up to `maxRecords` records in offset order; `[]` when none arrived within `waitMs`. Rejects with
+   * `LOG_CLOSED` once the reader (or its log) is closed.
+   */
   read(options: ReadOptions): Promise<LogRecord[]>;
   close(): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import { LogErrors } from '../errors.js';
 import type { LogReader, LogRecord, ReadOptions } from '../port.js';
 import type { ResolvedKafkaEventLogOptions } from './options.js';
 
@@ -105,7 +106,8 @@ export class KafkaLogReader implements LogReader {
   }
 
   async read({ maxRecords, waitMs }: ReadOptions): Promise<LogRecord[]> {
-    if (this.closed || maxRecords <= 0) return [];
+    if (this.closed) throw LogErrors.create('LOG_CLOSED', 'The reader is closed');
+    if (maxRecords <= 0) return [];
     this.reading = true;
     clearTimeout(this.idleTimer);
     try {

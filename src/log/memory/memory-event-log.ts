@@ -61,18 +61,23 @@ export class MemoryEventLog implements EventLog {
         const timer = setTimeout(done, waitMs);
         waiters.add(done);
       });
+    let readerClosed = false;
     const reader: LogReader = {
       partition,
       get position() {
         return position;
       },
       read: async ({ maxRecords, waitMs }: ReadOptions) => {
+        if (readerClosed || this.closed) throw LogErrors.create('LOG_CLOSED', 'The reader is closed');
         if (position >= records.length && waitMs > 0 && !this.closed) await wait(waitMs);
         const batch = records.slice(position, position + maxRecords);
         position += batch.length;
         return batch;
       },
-      close: () => Promise.resolve(),
+      close: () => {
+        readerClosed = true;
+        return Promise.resolve();
+      },
     };
     return Promise.resolve(reader);
   }

@@ -80,7 +80,9 @@ export class RabbitMqLogReader implements LogReader {
   }
 
   async read({ maxRecords, waitMs }: ReadOptions): Promise<LogRecord[]> {
-    if (this.closed || maxRecords <= 0) return [];
+    // Rejects rather than answering []: a loop reading a closed reader must not spin on instant answers.
+    if (this.closed) throw LogErrors.create('LOG_CLOSED', 'The reader is closed');
+    if (maxRecords <= 0) return [];
     this.reading = true;
     clearTimeout(this.idleTimer);
     try {
