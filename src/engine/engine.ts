@@ -95,7 +95,10 @@ export async function startEngine(input: EngineOptions = {}): Promise<RunningEng
         'the machine went down while stream state was not yet on disk: that state was moved aside; ' +
           'every profile is rebuilt from the event log',
       );
+    }
+    if (state.outboxRestarted) {
       await forgetOutboxCursors(metadata);
+      state.outboxRestartHandled();
     }
 
     const collector: Collector = createCollector({

@@ -100,8 +100,16 @@ describe('LmdbStateStore deferred flush', () => {
     expect(await store.readOutbox(7, 0, 10)).toEqual([]);
     // This open marked the directory again (its own commits are deferred too).
     expect(JSON.parse(readFileSync(marker(dir), 'utf8'))).toMatchObject({ bootId: currentBootId() });
+    // Its outbox starts over: positions kept elsewhere must be forgotten, and that stays asked until done
+    // (a crash before it is handled leaves it pending for the next open).
+    expect(store.outboxRestarted).toBe(true);
     await store.close();
     expect(existsSync(marker(dir))).toBe(false);
+    const pending = new LmdbStateStore({ dir });
+    expect(pending.movedAsideTo).toBeUndefined();
+    expect(pending.outboxRestarted).toBe(true);
+    pending.outboxRestartHandled();
+    await pending.close();
 
     // The moved store is kept for inspection, whole as far as this boot knows.
     const aside = new LmdbStateStore({ dir: store.movedAsideTo!, flushIntervalMs: 0 });
@@ -110,6 +118,7 @@ describe('LmdbStateStore deferred flush', () => {
     // And a reopen of the rebuilt directory does not move anything again.
     const again = new LmdbStateStore({ dir });
     expect(again.movedAsideTo).toBeUndefined();
+    expect(again.outboxRestarted).toBe(false);
     await again.close();
   }, 60_000);
 

@@ -11,7 +11,14 @@ import type {
   StateCommit,
   StateStore,
 } from '../state-port.js';
-import { clearUnflushed, currentBootId, guardUnflushed, markUnflushed } from './unflushed-marker.js';
+import {
+  clearOutboxRestart,
+  clearUnflushed,
+  currentBootId,
+  guardUnflushed,
+  markUnflushed,
+  outboxRestartPending,
+} from './unflushed-marker.js';
 
 export interface LmdbStateStoreOptions {
   /** Directory of the lmdb environment (created when missing). */
@@ -83,6 +90,12 @@ export class LmdbStateStore implements StateStore {
    * store started empty, and everything derived from it (outbox cursors) must start over.
    */
   readonly movedAsideTo: string | undefined;
+  /**
+   * The store started over (this open or an earlier one that crashed before the step was done): outbox
+   * sequence numbers begin again at 1, so every position kept elsewhere in the old outbox must be
+   * forgotten, then `outboxRestartHandled()` called.
+   */
+  readonly outboxRestarted: boolean;
 
   constructor(options: LmdbStateStoreOptions) {
     mkdirSync(options.dir, { recursive: true });
@@ -98,6 +111,7 @@ export class LmdbStateStore implements StateStore {
       found = guard.found && guard.movedTo === undefined;
       if (this.flushIntervalMs > 0 && bootId !== undefined) markUnflushed(options.dir, bootId, Date.now());
     }
+    this.outboxRestarted = this.primary && outboxRestartPending(options.dir);
     this.root = open({
       path: join(options.dir, 'state.mdb'),
       maxDbs: 8,
@@ -128,6 +142,11 @@ export class LmdbStateStore implements StateStore {
         (error: unknown) => this.flushFailed(error),
       );
     }
+  }
+
+  /** Positions in the old outbox are forgotten (see `outboxRestarted`). */
+  outboxRestartHandled(): void {
+    clearOutboxRestart(this.dir);
   }
 
   private flushFailed(error: unknown): void {

@@ -25,6 +25,12 @@ import { join } from 'node:path';
  *   acknowledged.
  */
 export const UNFLUSHED_MARKER = 'unflushed.json';
+/**
+ * Written (before the store is moved aside) when a store starts over, removed once everything that held
+ * positions in the old store's outbox has forgotten them: a crash in between must not leave those
+ * positions ahead of the new outbox.
+ */
+export const OUTBOX_RESTARTED_MARKER = 'outbox-restarted';
 
 const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
 
@@ -63,6 +69,7 @@ export function guardUnflushed(
   if (!previous) return { found: false };
   if (previous.bootId === bootId) return { found: true };
   const aside = join(dir, `torn-${new Date(nowMs).toISOString().replace(/[:.]/g, '-')}`);
+  writeFlushed(join(dir, OUTBOX_RESTARTED_MARKER), new Date(nowMs).toISOString());
   mkdirSync(aside, { recursive: true });
   for (const file of files) if (existsSync(join(dir, file))) renameSync(join(dir, file), join(aside, file));
   rmSync(join(dir, UNFLUSHED_MARKER), { force: true });
@@ -76,6 +83,17 @@ export function markUnflushed(dir: string, bootId: string, nowMs: number): void 
     join(dir, UNFLUSHED_MARKER),
     JSON.stringify({ bootId, pid: process.pid, openedAtMs: nowMs } satisfies UnflushedMarker),
   );
+  fsyncDir(dir);
+}
+
+/** Whether a store that started over still waits for its outbox's readers to forget their positions. */
+export function outboxRestartPending(dir: string): boolean {
+  return existsSync(join(dir, OUTBOX_RESTARTED_MARKER));
+}
+
+/** Every reader of the old outbox has forgotten its position. */
+export function clearOutboxRestart(dir: string): void {
+  rmSync(join(dir, OUTBOX_RESTARTED_MARKER), { force: true });
   fsyncDir(dir);
 }
 
