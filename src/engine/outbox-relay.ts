@@ -1,6 +1,6 @@
 import { encodePayload, type Logger } from '../core/index.js';
 import type { EventLog } from '../log/index.js';
-import type { MetadataStore, StateStore } from '../store/index.js';
+import { deleteAll, type MetadataStore, type StateStore } from '../store/index.js';
 import { WEBHOOK_CURSORS_COLLECTION } from '../segments/index.js';
 import { isForwardRecord } from '../stream/index.js';
 
@@ -81,11 +81,5 @@ export class OutboxRelay {
  * the beginning, with the same idempotency keys.
  */
 export async function forgetOutboxCursors(metadata: MetadataStore): Promise<void> {
-  for (const collection of [OUTBOX_CURSORS, WEBHOOK_CURSORS_COLLECTION]) {
-    for (;;) {
-      const page = await metadata.list(collection, { limit: 500 });
-      if (page.items.length === 0) break;
-      await Promise.all(page.items.map((item) => metadata.delete(collection, item.id)));
-    }
-  }
+  for (const collection of [OUTBOX_CURSORS, WEBHOOK_CURSORS_COLLECTION]) await deleteAll(metadata, collection);
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { systemClock, type Clock } from '../core/index.js';
-import type { MetadataStore } from '../store/index.js';
+import { deleteAll, type MetadataStore } from '../store/index.js';
 import { SegmentsErrors } from './errors.js';
 import { SEGMENT_ID_PATTERN } from './options.js';
 import type { DeadLetter, Destination } from './types.js';
@@ -127,11 +127,7 @@ export class DestinationService {
     await this.require(id);
     await this.deps.metadata.delete(DESTINATIONS_COLLECTION, id);
     for (const collection of [WEBHOOK_CURSORS_COLLECTION, DEAD_LETTERS_COLLECTION]) {
-      for (;;) {
-        const page = await this.deps.metadata.list(collection, { prefix: `${id}/`, limit: 500 });
-        if (page.items.length === 0) break;
-        await Promise.all(page.items.map((item) => this.deps.metadata.delete(collection, item.id)));
-      }
+      await deleteAll(this.deps.metadata, collection, `${id}/`);
     }
   }
 

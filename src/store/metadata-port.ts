@@ -41,3 +41,12 @@ export interface MetadataStore {
   count(collection: string, prefix?: string): Promise<number>;
   close(): Promise<void>;
 }
+
+/** Deletes every document of `collection` (whose id starts with `prefix`, when given), page by page. */
+export async function deleteAll(metadata: MetadataStore, collection: string, prefix?: string): Promise<void> {
+  for (;;) {
+    const page = await metadata.list(collection, { ...(prefix === undefined ? {} : { prefix }), limit: 500 });
+    if (page.items.length === 0) return;
+    await Promise.all(page.items.map((item) => metadata.delete(collection, item.id)));
+  }
+}

@@ -27,6 +27,15 @@ export function kairosCommand(): string[] {
   return ['--import', 'tsx', SOURCE_MAIN];
 }
 
+/** Polls `probe` every 50 ms until it holds; rejects after `timeoutMs`. */
+export async function until(probe: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 /** A free TCP port on 127.0.0.1 (the OS picks it; we reuse it across restarts). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -101,6 +110,18 @@ export class EngineProcess {
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`engine did not become ready within ${timeoutMs} ms:\n${this.output}`);
+  }
+
+  /** POST /v1/batch with the write key (Basic auth). */
+  postBatch(batch: readonly Record<string, unknown>[]): Promise<Response> {
+    return fetch(`${this.url}/v1/batch`, {
+      method: 'POST',
+      headers: {
+        authorization: `Basic ${Buffer.from(`${this.options.writeKey}:`).toString('base64')}`,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ batch }),
+    });
   }
 
   /** SIGKILL: no shutdown hook runs, exactly like a crash. */

@@ -16,7 +16,7 @@ import {
   SIGNATURE_HEADER,
   verifyWebhookSignature,
 } from '../../src/segments/index.js';
-import { EngineProcess, freePort } from '../helpers/engine-process.js';
+import { EngineProcess, freePort, until } from '../helpers/engine-process.js';
 
 const WRITE = 'wk_hooks_restart';
 const SECRET = 'sk_hooks_restart';
@@ -29,14 +29,6 @@ interface Received {
   valid: boolean;
   answered: number;
   body: { type: string; segmentId: string; profileKey?: string; profileId?: string };
-}
-
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('segment webhooks across a kill -9 of the engine', () => {
@@ -112,14 +104,7 @@ describe('segment webhooks across a kill -9 of the engine', () => {
         timestamp: new Date(T + 20 * 60_000).toISOString(),
       });
     }
-    const sent = await fetch(`${engine.url}/v1/batch`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${WRITE}:`).toString('base64')}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ batch }),
-    });
+    const sent = await engine.postBatch(batch);
     expect(sent.status).toBe(200);
 
     const accepted = () => new Set(received.filter((r) => r.answered === 200).map((r) => r.key));

@@ -14,19 +14,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IDEMPOTENCY_HEADER } from '../../src/segments/index.js';
 import { UNFLUSHED_MARKER } from '../../src/store/embedded/unflushed-marker.js';
-import { EngineProcess, freePort } from '../helpers/engine-process.js';
+import { EngineProcess, freePort, until } from '../helpers/engine-process.js';
 
 const WRITE = 'wk_state_rebuild';
 const SECRET = 'sk_state_rebuild';
 const USERS = 12;
-
-async function until(probe: () => boolean | Promise<boolean>, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('stream state after a crash of the machine', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'kairos-state-rebuild-'));
@@ -92,14 +84,7 @@ describe('stream state after a crash of the machine', () => {
         timestamp: new Date(T + 20 * 60_000).toISOString(),
       });
     }
-    const sent = await fetch(`${engine.url}/v1/batch`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${WRITE}:`).toString('base64')}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ batch }),
-    });
+    const sent = await engine.postBatch(batch);
     expect(sent.status).toBe(200);
     await engine.waitCaughtUp();
     await until(() => new Set(deliveries).size >= 2 * USERS);

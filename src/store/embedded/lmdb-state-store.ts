@@ -137,10 +137,9 @@ export class LmdbStateStore implements StateStore {
     } else if (found) {
       // A marker of this boot, and commits are flushed from now on: flush what the last run left in
       // the page cache, then the marker can go.
-      this.flushing = this.sync().then(
-        () => clearUnflushed(this.dir),
-        (error: unknown) => this.flushFailed(error),
-      );
+      void this.flush().then(() => {
+        if (this.flushError === undefined) clearUnflushed(this.dir);
+      });
     }
   }
 
