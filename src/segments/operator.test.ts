@@ -315,4 +315,33 @@ describe('segments operator', () => {
     const size = JSON.stringify(state.ops.segments).length;
     expect(size).toBeLessThan(1024);
   });
+
+  it('moves a wake-up timer only earlier: a later expiry keeps it; it fires early, re-arms, and the exit is on time', async () => {
+    const r = await rig(1, pipelineOf(caseDefinitions([HI])));
+    const wakeTimes = async (profileKey: string) =>
+      (await r.store.scan('t/0/', { limit: 100 }))
+        .filter(({ key }) => key.includes(`/${profileKey}\u0000segments\u0000`))
+        .map(({ key }) => Number(/\/event\/(\d{15})\//.exec(key)![1]) - CASE_T0);
+    const view = (t: number) => event('w1', CASE_T0 + t, 'Product Viewed', { product_id: 'p1' });
+    await r.append([0, 1, 2, 3].map((m) => view(m * MIN)));
+    await r.drain();
+    // A member since the 4th view; out when the first view leaves the 10-minute window.
+    expect(await wakeTimes('u:w1')).toEqual([10 * MIN]);
+    // A 5th view pushes the exit to 11 minutes (the views of minutes 0 and 1 must leave): the timer stays at 10.
+    await r.append([view(5 * MIN)]);
+    await r.drain();
+    expect(await wakeTimes('u:w1')).toEqual([10 * MIN]);
+    // The watermark passes 10 minutes: the timer fires early, nothing changes, it re-arms at 11.
+    await r.append([event('other', CASE_T0 + 10 * MIN + 6000, 'Page Viewed')]);
+    await r.drain();
+    expect(await wakeTimes('u:w1')).toEqual([11 * MIN]);
+    await r.append([event('other', CASE_T0 + 11 * MIN + 6000, 'Page Viewed')]);
+    await r.drain();
+    expect(await wakeTimes('u:w1')).toEqual([]);
+    const changes = (await r.outbox()).filter((c) => c.profileKey === 'u:w1');
+    expect(changes.map((c) => [c.type, c.eventTimeMs - CASE_T0])).toEqual([
+      ['enter', 3 * MIN],
+      ['exit', 11 * MIN],
+    ]);
+  });
 });

@@ -53,7 +53,10 @@ const ANNOUNCED = 2;
 export interface SegmentsState {
   /** The profile's evaluation clock: membership has been evaluated up to this event-time instant. */
   e: number;
-  /** The registered wake-up timer (the earliest next change of any segment). */
+  /**
+   * The registered wake-up timer: at or before the earliest next change of any segment (it only moves
+   * earlier; one that fires early finds nothing due and re-arms at the next change).
+   */
   w?: number;
   /** Fingerprint of the definitions this state was last reconciled with. */
   d?: string;
@@ -710,10 +713,13 @@ class Evaluation {
       if (kept.length !== this.foreign.length) this.slotsChanged = true;
       this.foreign = kept;
     }
+    // The wake-up timer only ever moves earlier: a registered one at or before the earliest pending
+    // change stays (it fires early, finds nothing due and re-arms), so an event that pushes a window's
+    // expiry later costs no timer delete + register (two timer-store writes).
     const next = this.nextPending();
-    if (next !== this.w) {
+    if (next !== undefined && (this.w === undefined || next < this.w)) {
       if (this.w !== undefined) this.ctx.deleteTimer(this.w, 'event', WAKE);
-      if (next !== undefined) this.ctx.registerTimer(next, 'event', WAKE);
+      this.ctx.registerTimer(next, 'event', WAKE);
       this.w = next;
     }
     this.store();
