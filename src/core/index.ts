@@ -18,3 +18,4 @@ export {
   userKey,
 } from './event.js';
 export type { EventType, IdentityLink, JsonObject, KairosEvent, LogPayload, SealRecord } from './event.js';
+export { fsyncPath } from './durable-fs.js';

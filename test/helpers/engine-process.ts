@@ -36,6 +36,44 @@ export async function until(probe: () => boolean | Promise<boolean>, timeoutMs =
   }
 }
 
+/**
+ * Segment messages for `users` visitors: each views one product 4 times, a second apart from `at`
+ * (enters high-intent), then every visitor opens a page 20 minutes later (the watermark passes the
+ * 10-minute window: exits by timer). Users are `<user>-<u>`; message ids `<id>v-<u>-<k>` and `<id>p-<u>`.
+ */
+export function fourViewsThenReturn(options: {
+  users: number;
+  user: string;
+  id: string;
+  at: number;
+  properties?: (u: number) => Record<string, unknown>;
+}): Record<string, unknown>[] {
+  const { users, user, id, at } = options;
+  const batch: Record<string, unknown>[] = [];
+  for (let u = 0; u < users; u++) {
+    for (let k = 0; k < 4; k++) {
+      batch.push({
+        type: 'track',
+        userId: `${user}-${u}`,
+        event: 'Product Viewed',
+        messageId: `${id}v-${u}-${k}`,
+        properties: { product_id: `sku-${u}`, ...options.properties?.(u) },
+        timestamp: new Date(at + k * 1_000).toISOString(),
+      });
+    }
+  }
+  for (let u = 0; u < users; u++) {
+    batch.push({
+      type: 'page',
+      userId: `${user}-${u}`,
+      name: 'Home',
+      messageId: `${id}p-${u}`,
+      timestamp: new Date(at + 20 * 60_000).toISOString(),
+    });
+  }
+  return batch;
+}
+
 /** A free TCP port on 127.0.0.1 (the OS picks it; we reuse it across restarts). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -16,7 +16,7 @@ import {
   SIGNATURE_HEADER,
   verifyWebhookSignature,
 } from '../../src/segments/index.js';
-import { EngineProcess, freePort, until } from '../helpers/engine-process.js';
+import { EngineProcess, fourViewsThenReturn, freePort, until } from '../helpers/engine-process.js';
 
 const WRITE = 'wk_hooks_restart';
 const SECRET = 'sk_hooks_restart';
@@ -82,28 +82,7 @@ describe('segment webhooks across a kill -9 of the engine', () => {
     // An hour ago: each visitor views one product 4 times (enter), then comes back 20 minutes later
     // (the watermark passes the 10-minute window: exit by timer).
     const T = Date.now() - 3_600_000;
-    const batch: Record<string, unknown>[] = [];
-    for (let u = 0; u < USERS; u++) {
-      for (let k = 0; k < 4; k++) {
-        batch.push({
-          type: 'track',
-          userId: `hook-${u}`,
-          event: 'Product Viewed',
-          messageId: `hv-${u}-${k}`,
-          properties: { product_id: `sku-${u}` },
-          timestamp: new Date(T + k * 1_000).toISOString(),
-        });
-      }
-    }
-    for (let u = 0; u < USERS; u++) {
-      batch.push({
-        type: 'page',
-        userId: `hook-${u}`,
-        name: 'Home',
-        messageId: `hp-${u}`,
-        timestamp: new Date(T + 20 * 60_000).toISOString(),
-      });
-    }
+    const batch = fourViewsThenReturn({ users: USERS, user: 'hook', id: 'h', at: T });
     const sent = await engine.postBatch(batch);
     expect(sent.status).toBe(200);
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { IDEMPOTENCY_HEADER } from '../../src/segments/index.js';
 import { UNFLUSHED_MARKER } from '../../src/store/embedded/unflushed-marker.js';
-import { EngineProcess, freePort, until } from '../helpers/engine-process.js';
+import { EngineProcess, fourViewsThenReturn, freePort, until } from '../helpers/engine-process.js';
 
 const WRITE = 'wk_state_rebuild';
 const SECRET = 'sk_state_rebuild';
@@ -55,35 +55,22 @@ describe('stream state after a crash of the machine', () => {
     // Each visitor: traits and 4 views of one product (enters high-intent); then, for every visitor, a
     // page 20 minutes later (the watermark passes the window: exits).
     const T = Date.now() - 3_600_000;
-    const batch: Record<string, unknown>[] = [];
-    for (let u = 0; u < USERS; u++) {
-      batch.push({
-        type: 'identify',
-        userId: `rb-${u}`,
-        messageId: `ri-${u}`,
-        traits: { plan: u % 2 ? 'pro' : 'free' },
-        timestamp: new Date(T - 1_000).toISOString(),
-      });
-      for (let k = 0; k < 4; k++) {
-        batch.push({
-          type: 'track',
-          userId: `rb-${u}`,
-          event: 'Product Viewed',
-          messageId: `rv-${u}-${k}`,
-          properties: { product_id: `sku-${u}`, category: `cat-${u % 3}` },
-          timestamp: new Date(T + k * 1_000).toISOString(),
-        });
-      }
-    }
-    for (let u = 0; u < USERS; u++) {
-      batch.push({
-        type: 'page',
-        userId: `rb-${u}`,
-        name: 'Home',
-        messageId: `rp-${u}`,
-        timestamp: new Date(T + 20 * 60_000).toISOString(),
-      });
-    }
+    const batch: Record<string, unknown>[] = Array.from({ length: USERS }, (_, u) => ({
+      type: 'identify',
+      userId: `rb-${u}`,
+      messageId: `ri-${u}`,
+      traits: { plan: u % 2 ? 'pro' : 'free' },
+      timestamp: new Date(T - 1_000).toISOString(),
+    }));
+    batch.push(
+      ...fourViewsThenReturn({
+        users: USERS,
+        user: 'rb',
+        id: 'r',
+        at: T,
+        properties: (u) => ({ category: `cat-${u % 3}` }),
+      }),
+    );
     const sent = await engine.postBatch(batch);
     expect(sent.status).toBe(200);
     await engine.waitCaughtUp();

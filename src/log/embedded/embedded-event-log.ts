@@ -1,7 +1,7 @@
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve as resolvePath } from 'node:path';
-import { partitionFor } from '../../core/index.js';
+import { fsyncPath, partitionFor } from '../../core/index.js';
 import type { Logger } from '../../core/index.js';
 import { LogErrors } from '../errors.js';
 import type { LogEntry, LogPosition, LogReader, PartitionOffsets } from '../port.js';
@@ -39,15 +39,6 @@ export async function createEmbeddedEventLog(options: EmbeddedEventLogOptions): 
 
 // ---------------------------------------------------------------------------------------------------
 // Directory metadata
-
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 /** mkdir -p, then fsync the parent of every directory it created, so the new entries survive a power loss. */
 function makeDirDurably(dir: string): void {

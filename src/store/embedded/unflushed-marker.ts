@@ -10,6 +10,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { fsyncPath } from '../../core/index.js';
 
 /**
  * The guard of a state directory whose commits reach the disk later than they become visible (the
@@ -73,7 +74,7 @@ export function guardUnflushed(
   mkdirSync(aside, { recursive: true });
   for (const file of files) if (existsSync(join(dir, file))) renameSync(join(dir, file), join(aside, file));
   rmSync(join(dir, UNFLUSHED_MARKER), { force: true });
-  fsyncDir(dir);
+  fsyncPath(dir);
   return { found: true, movedTo: aside, previous };
 }
 
@@ -83,7 +84,7 @@ export function markUnflushed(dir: string, bootId: string, nowMs: number): void 
     join(dir, UNFLUSHED_MARKER),
     JSON.stringify({ bootId, pid: process.pid, openedAtMs: nowMs } satisfies UnflushedMarker),
   );
-  fsyncDir(dir);
+  fsyncPath(dir);
 }
 
 /** Whether a store that started over still waits for its outbox's readers to forget their positions. */
@@ -94,7 +95,7 @@ export function outboxRestartPending(dir: string): boolean {
 /** Every reader of the old outbox has forgotten its position. */
 export function clearOutboxRestart(dir: string): void {
   rmSync(join(dir, OUTBOX_RESTARTED_MARKER), { force: true });
-  fsyncDir(dir);
+  fsyncPath(dir);
 }
 
 /** After a final flush of a clean close: nothing is pending any more. */
@@ -117,15 +118,6 @@ function writeFlushed(path: string, text: string): void {
   const fd = openSync(path, 'w');
   try {
     writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDir(dir: string): void {
-  const fd = openSync(dir, 'r');
-  try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);
